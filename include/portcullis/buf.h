@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* A bounded FIFO of bytes: the only container for untrusted session data. */
+#ifndef PCL_BUF_H
+#define PCL_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct pcl_buf;
+
+/*
+ * Allocates an empty buffer that never holds more than max bytes.
+ * On success *out is owned by the caller (free with pcl_buf_free).
+ * Returns 0, PCL_ERR_INVAL (max == 0) or PCL_ERR_NOMEM; *out = NULL on error.
+ */
+int pcl_buf_new(size_t max, struct pcl_buf **out);
+
+/* Wipes and frees the buffer; NULL is a no-op. */
+void pcl_buf_free(struct pcl_buf *b);
+
+/* Bytes held now. */
+size_t pcl_buf_len(const struct pcl_buf *b);
+
+/* Bytes that can still be appended before the bound is reached. */
+size_t pcl_buf_room(const struct pcl_buf *b);
+
+/* Pointer to the first held byte (valid until the next put/read call). */
+const uint8_t *pcl_buf_ptr(const struct pcl_buf *b);
+
+/* Appends len bytes; returns 0 or PCL_ERR_TOOBIG when they do not fit. */
+int pcl_buf_put(struct pcl_buf *b, const void *data, size_t len);
+
+/* Drops len bytes from the front (len is capped at the held length). */
+void pcl_buf_consume(struct pcl_buf *b, size_t len);
+
+/*
+ * Reads at most pcl_buf_room() bytes from fd into the buffer with one
+ * read(2). Returns the byte count (0 at EOF), or -1 with errno set
+ * (EAGAIN included).
+ */
+ssize_t pcl_buf_read_fd(struct pcl_buf *b, int fd);
+
+/*
+ * Writes held bytes to fd with one write(2) and consumes what was written.
+ * Returns the byte count, or -1 with errno set.
+ */
+ssize_t pcl_buf_write_fd(struct pcl_buf *b, int fd);
+
+#endif /* PCL_BUF_H */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* portcullis.conf: one keyword table drives the struct, defaults, parser,
+ * and the dump of `portcullis -T`. */
+#ifndef PCL_CONF_H
+#define PCL_CONF_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "portcullis/ini.h"
+
+/* Parsed portcullis.conf. Strings are owned by the struct (pcl_conf_free). */
+struct pcl_conf {
+    /* [proxy] */
+    char *policy;               /* path of policy.conf */
+    char *credentials;          /* directory of target private keys */
+    unsigned connect_timeout;   /* seconds, target TCP connect + kex */
+    unsigned keepalive_interval; /* seconds between keepalives; 0 = off */
+    unsigned keepalive_count_max; /* TCP keepalive probes before giving up */
+    char *log_level;            /* error|info|verbose|debug|debug2|debug3 */
+    /* [audit] */
+    char *json_log;             /* path of the JSON-lines event log, or "" */
+    bool audit_syslog;          /* also write events to syslog */
+};
+
+/*
+ * Reads and checks the file at path (owner root, or the invoking user when
+ * unprivileged; not writable by group or others). Every problem is added
+ * to diag as "file:line: message". Returns 0 with *out owned by the caller,
+ * or PCL_ERR_CONFIG / PCL_ERR_PERM / PCL_ERR_NOTFOUND / PCL_ERR_NOMEM with
+ * *out = NULL.
+ */
+int pcl_conf_load(const char *path, struct pcl_diag *diag,
+                  struct pcl_conf **out);
+
+/* Frees a config; NULL is a no-op. */
+void pcl_conf_free(struct pcl_conf *c);
+
+/* Writes every key with its effective value, one "section.key = value" per
+ * line, in table order. */
+void pcl_conf_dump(const struct pcl_conf *c, FILE *fp);
+
+/* Calls fn for every "section key" pair of the keyword table (for tests
+ * that check the man page documents each one). */
+void pcl_conf_foreach_key(void (*fn)(const char *section, const char *key,
+                                     void *ctx),
+                          void *ctx);
+
+#endif /* PCL_CONF_H */

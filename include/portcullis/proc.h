@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Process hygiene for a set-id program started by sshd. */
+#ifndef PCL_PROC_H
+#define PCL_PROC_H
+
+#include <stddef.h>
+
+/* The parts of the environment the proxy reads, copied before it is wiped.
+ * Each is an owned string or NULL. */
+struct pcl_proc_env {
+    char *original_command;  /* SSH_ORIGINAL_COMMAND */
+    char *connection;        /* SSH_CONNECTION */
+    char *term;              /* TERM */
+    char *tty;               /* SSH_TTY */
+};
+
+/*
+ * Hardens the process: no core files and not dumpable (PR_SET_DUMPABLE 0),
+ * umask 027, fds 0-2 open (on /dev/null if closed), every other fd closed,
+ * SIGPIPE ignored. Returns 0 or PCL_ERR_SYSTEM.
+ */
+int pcl_proc_harden(void);
+
+/*
+ * Copies the variables above into env, then clears the whole environment so
+ * nothing the user set reaches a library or a child. Returns 0 or
+ * PCL_ERR_NOMEM.
+ */
+int pcl_proc_take_env(struct pcl_proc_env *env);
+
+/* Frees the strings of env; safe on a zeroed struct. */
+void pcl_proc_env_clear(struct pcl_proc_env *env);
+
+/* Fills out (outlen >= 33) with 32 hex digits of fresh randomness: the
+ * session id. Returns 0 or PCL_ERR_CRYPTO. */
+int pcl_proc_session_id(char *out, size_t outlen);
+
+#endif /* PCL_PROC_H */

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The relay: one poll loop that owns every fd of a session and is the only
+ * place where session bytes pass between the user and the target. */
+#ifndef PCL_RELAY_H
+#define PCL_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portcullis/sshconn.h"
+
+/* Streams, as RFC 4254 numbers them for channel data. */
+enum pcl_relay_stream {
+    PCL_RELAY_STDIN = 0,
+    PCL_RELAY_STDOUT = 1,
+    PCL_RELAY_STDERR = 2,
+};
+
+/*
+ * A tap sees every byte that crosses the relay, before it is passed on, and
+ * every window change. A negative return ends the session (a recorder that
+ * cannot write must stop the data, not let it through unrecorded).
+ */
+struct pcl_relay_tap {
+    int (*data)(void *ctx, enum pcl_relay_stream stream, const uint8_t *buf,
+                size_t len);
+    int (*resize)(void *ctx, int cols, int rows);
+    void *ctx;
+};
+
+/* How the loop is wired. fds are borrowed; the loop makes them non-blocking
+ * and restores their flags before returning. */
+struct pcl_relay_params {
+    int in_fd;           /* the user's stdin */
+    int out_fd;          /* the user's stdout */
+    int err_fd;          /* the user's stderr */
+    bool pty;            /* in_fd is a terminal: forward window changes */
+    size_t buffer_size;  /* bytes per direction before back-pressure */
+    unsigned keepalive_interval; /* seconds; 0 = none */
+    const struct pcl_relay_tap *tap; /* may be NULL */
+};
+
+enum pcl_relay_end {
+    PCL_RELAY_END_REMOTE,  /* the target closed the channel */
+    PCL_RELAY_END_CLIENT,  /* the user went away */
+    PCL_RELAY_END_SIGNAL,  /* SIGTERM/SIGHUP/SIGINT to the proxy */
+    PCL_RELAY_END_ERROR,   /* target connection lost or a tap refused */
+};
+
+/* What happened, for the audit record and the exit code. */
+struct pcl_relay_result {
+    enum pcl_relay_end end;
+    uint64_t bytes_in;   /* user to target, bytes */
+    uint64_t bytes_out;  /* target stdout to user, bytes */
+    uint64_t bytes_err;  /* target stderr to user, bytes */
+    int exit_status;     /* -1 when none was received */
+    char exit_signal[32]; /* signal name without "SIG", or "" */
+    int signo;           /* the signal that ended the loop (END_SIGNAL) */
+};
+
+/*
+ * Relays between the user's fds and the channel of c until the channel
+ * closes and all its output is delivered, the user goes away, or a
+ * terminating signal arrives. Window changes go out as window-change
+ * requests; stdin EOF becomes channel EOF once everything before it was
+ * sent. Returns 0 or PCL_ERR_IO / PCL_ERR_CONNECT / PCL_ERR_NOMEM; *res is
+ * filled either way.
+ */
+int pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
+                  struct pcl_relay_result *res);
+
+#endif /* PCL_RELAY_H */

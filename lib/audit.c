@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "portcullis/err.h"
+#include "portcullis/log.h"
+
+struct pcl_audit {
+    int fd;
+    bool use_syslog;
+};
+
+int
+pcl_audit_open(const char *json_log, bool use_syslog, struct pcl_audit **out)
+{
+    struct pcl_audit *a;
+
+    *out = NULL;
+    a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        return PCL_ERR_NOMEM;
+    }
+    a->fd = -1;
+    a->use_syslog = use_syslog;
+    if (json_log != NULL && json_log[0] != '\0') {
+        a->fd = open(json_log,
+                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
+                         O_NOCTTY,
+                     0640);
+        if (a->fd < 0) {
+            error("cannot open event log %s: %s", json_log, strerror(errno));
+            free(a);
+            return PCL_ERR_SYSTEM;
+        }
+    }
+    *out = a; /* transfer ownership */
+    return PCL_OK;
+}
+
+void
+pcl_audit_close(struct pcl_audit *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    if (a->fd >= 0) {
+        close(a->fd);
+    }
+    free(a);
+}
+
+/* Appends ' name="value"' to a syslog line, escaping quotes and controls. */
+static void
+kv_append(char *line, size_t cap, const char *name, const char *value)
+{
+    size_t len = strlen(line);
+    size_t i;
+
+    if (len + strlen(name) + 4 >= cap) {
+        return;
+    }
+    len += (size_t)snprintf(line + len, cap - len, " %s=\"", name);
+    for (i = 0; value[i] != '\0' && len + 6 < cap; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c == '"' || c == '\\') {
+            line[len++] = '\\';
+            line[len++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            len += (size_t)snprintf(line + len, cap - len, "\\x%02x", c);
+        } else {
+            line[len++] = (char)c;
+        }
+    }
+    if (len + 2 < cap) {
+        line[len++] = '"';
+    }
+    line[len] = '\0';
+}
+
+int
+pcl_audit_emit(struct pcl_audit *a, const char *event,
+               const struct pcl_audit_field *fields, size_t nfields)
+{
+    json_object *obj = NULL;
+    const char *text;
+    char stamp[64];
+    char *line = NULL;
+    size_t len;
+    struct timespec ts;
+    struct tm tm;
+    size_t i;
+    int rc = PCL_ERR_NOMEM;
+
+    if (a == NULL) {
+        return PCL_OK;
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    len = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(stamp + len, sizeof(stamp) - len, ".%03ldZ",
+             ts.tv_nsec / 1000000);
+
+    obj = json_object_new_object();
+    if (obj == NULL) {
+        goto out;
+    }
+    if (json_object_object_add(obj, "time",
+                               json_object_new_string(stamp)) != 0 ||
+        json_object_object_add(obj, "event",
+                               json_object_new_string(event)) != 0) {
+        goto out;
+    }
+    for (i = 0; i < nfields; i++) {
+        if (fields[i].value == NULL) {
+            continue;
+        }
+        if (json_object_object_add(obj, fields[i].name,
+                                   json_object_new_string(
+                                       fields[i].value)) != 0) {
+            goto out;
+        }
+    }
+    if (a->fd >= 0) {
+        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+        len = strlen(text);
+        line = malloc(len + 2);
+        if (line == NULL) {
+            goto out;
+        }
+        memcpy(line, text, len);
+        line[len] = '\n';
+        /* One write with O_APPEND: concurrent sessions never interleave. */
+        if (write(a->fd, line, len + 1) != (ssize_t)(len + 1)) {
+            error("event log write failed: %s", strerror(errno));
+            rc = PCL_ERR_IO;
+            goto out;
+        }
+    }
+    if (a->use_syslog) {
+        char sl[2048];
+        snprintf(sl, sizeof(sl), "event=%s", event);
+        for (i = 0; i < nfields; i++) {
+            if (fields[i].value != NULL) {
+                kv_append(sl, sizeof(sl), fields[i].name, fields[i].value);
+            }
+        }
+        syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", sl);
+    }
+    rc = PCL_OK;
+out:
+    free(line);
+    json_object_put(obj);
+    return rc;
+}

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/conf.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcullis/err.h"
+#include "portcullis/file.h"
+#include "portcullis/parse.h"
+
+enum kw_type {
+    KW_PATH,     /* absolute path */
+    KW_PATH_OPT, /* absolute path or "" (off) */
+    KW_SECONDS,  /* duration in seconds: N, Ns, Nm, Nh */
+    KW_UINT,
+    KW_BOOL,
+    KW_LOGLEVEL,
+};
+
+/*
+ * The keyword table: section, key, type, where the value lives and its
+ * default. It drives parsing, defaults, -T and the man page test.
+ */
+struct kw {
+    const char *section;
+    const char *key;
+    enum kw_type type;
+    size_t offset;
+    const char *def;
+};
+
+#define OFF(f) offsetof(struct pcl_conf, f)
+static const struct kw keywords[] = {
+    { "proxy", "policy", KW_PATH, OFF(policy),
+      SYSCONFDIR "/portcullis/policy.conf" },
+    { "proxy", "credentials", KW_PATH, OFF(credentials),
+      SYSCONFDIR "/portcullis/keys" },
+    { "proxy", "connect-timeout", KW_SECONDS, OFF(connect_timeout), "10" },
+    { "proxy", "keepalive-interval", KW_SECONDS, OFF(keepalive_interval),
+      "30" },
+    { "proxy", "keepalive-count-max", KW_UINT, OFF(keepalive_count_max),
+      "3" },
+    { "proxy", "log-level", KW_LOGLEVEL, OFF(log_level), "info" },
+    { "audit", "json-log", KW_PATH_OPT, OFF(json_log),
+      LOCALSTATEDIR "/log/portcullis/audit.json" },
+    { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes" },
+};
+#undef OFF
+#define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
+
+static const char *const log_levels[] = {
+    "error", "info", "verbose", "debug", "debug2", "debug3", NULL,
+};
+
+struct load_ctx {
+    struct pcl_conf *conf;
+    struct pcl_diag *diag;
+    int seen[NKEYWORDS];
+    int section_ok;
+};
+
+/* Stores value into the field of kw; returns false with a diagnostic. */
+static bool
+set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
+          struct pcl_diag *diag, const char *file, int line)
+{
+    char *base = (char *)c + kw->offset;
+    unsigned u;
+    bool b;
+    size_t i;
+    char **sp = (char **)(void *)base;
+
+    switch (kw->type) {
+    case KW_PATH:
+    case KW_PATH_OPT:
+        if (!(kw->type == KW_PATH_OPT && value[0] == '\0') &&
+            value[0] != '/') {
+            pcl_diag_add(diag, file, line, "%s: must be an absolute path",
+                         kw->key);
+            return false;
+        }
+        free(*sp);
+        *sp = strdup(value);
+        if (*sp == NULL) {
+            pcl_diag_add(diag, file, line, "out of memory");
+            return false;
+        }
+        return true;
+    case KW_SECONDS:
+        if (pcl_parse_seconds(value, &u) != PCL_OK) {
+            pcl_diag_add(diag, file, line, "%s: invalid duration \"%.64s\" "
+                         "(use N, Ns, Nm or Nh)", kw->key, value);
+            return false;
+        }
+        *(unsigned *)(void *)base = u;
+        return true;
+    case KW_UINT:
+        if (pcl_parse_uint(value, 1000000, &u) != PCL_OK) {
+            pcl_diag_add(diag, file, line, "%s: invalid number \"%.64s\"",
+                         kw->key, value);
+            return false;
+        }
+        *(unsigned *)(void *)base = u;
+        return true;
+    case KW_BOOL:
+        if (pcl_parse_bool(value, &b) != PCL_OK) {
+            pcl_diag_add(diag, file, line, "%s: expected yes or no, not "
+                         "\"%.64s\"", kw->key, value);
+            return false;
+        }
+        *(bool *)(void *)base = b;
+        return true;
+    case KW_LOGLEVEL:
+        for (i = 0; log_levels[i] != NULL; i++) {
+            if (strcmp(value, log_levels[i]) == 0) {
+                break;
+            }
+        }
+        if (log_levels[i] == NULL) {
+            pcl_diag_add(diag, file, line, "%s: unknown level \"%.64s\" "
+                         "(error, info, verbose, debug, debug2, debug3)",
+                         kw->key, value);
+            return false;
+        }
+        free(*sp);
+        *sp = strdup(value);
+        if (*sp == NULL) {
+            pcl_diag_add(diag, file, line, "out of memory");
+            return false;
+        }
+        return true;
+    }
+    return false;
+}
+
+static bool
+handler(void *vctx, const char *file, int line, const char *section,
+        const char *key, const char *value)
+{
+    struct load_ctx *ctx = vctx;
+    size_t i;
+    bool known_section = false;
+
+    for (i = 0; i < NKEYWORDS; i++) {
+        if (strcmp(keywords[i].section, section) == 0) {
+            known_section = true;
+            break;
+        }
+    }
+    if (key == NULL) {
+        ctx->section_ok = known_section;
+        if (!known_section) {
+            pcl_diag_add(ctx->diag, file, line, "unknown section [%.64s]",
+                         section);
+            return false;
+        }
+        return true;
+    }
+    if (section[0] == '\0') {
+        pcl_diag_add(ctx->diag, file, line, "\"%.64s\" outside of a section",
+                     key);
+        return false;
+    }
+    if (!ctx->section_ok) {
+        return true; /* reported once, at the section header */
+    }
+    for (i = 0; i < NKEYWORDS; i++) {
+        if (strcmp(keywords[i].section, section) == 0 &&
+            strcmp(keywords[i].key, key) == 0) {
+            break;
+        }
+    }
+    if (i == NKEYWORDS) {
+        pcl_diag_add(ctx->diag, file, line, "unknown key \"%.64s\" in "
+                     "[%.64s]", key, section);
+        return false;
+    }
+    if (ctx->seen[i]) {
+        pcl_diag_add(ctx->diag, file, line, "%s: given twice (first on line "
+                     "%d)", key, ctx->seen[i]);
+        return false;
+    }
+    ctx->seen[i] = line;
+    return set_value(ctx->conf, &keywords[i], value, ctx->diag, file, line);
+}
+
+int
+pcl_conf_load(const char *path, struct pcl_diag *diag, struct pcl_conf **out)
+{
+    struct load_ctx ctx;
+    struct pcl_conf *c = NULL;
+    FILE *fp = NULL;
+    char why[512];
+    size_t i;
+    int rc;
+
+    *out = NULL;
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        pcl_diag_add(diag, path, 0, "out of memory");
+        return PCL_ERR_NOMEM;
+    }
+    for (i = 0; i < NKEYWORDS; i++) {
+        if (!set_value(c, &keywords[i], keywords[i].def, diag, path, 0)) {
+            rc = PCL_ERR_NOMEM;
+            goto out;
+        }
+    }
+    rc = pcl_file_open(path, PCL_FILE_CONFIG, &fp, why, sizeof(why));
+    if (rc != PCL_OK) {
+        pcl_diag_add(diag, why, 0, "%s", pcl_err_str(rc));
+        goto out;
+    }
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.conf = c;
+    ctx.diag = diag;
+    ctx.section_ok = 1;
+    rc = pcl_ini_parse(path, fp, handler, &ctx, diag);
+    if (rc != PCL_OK) {
+        goto out;
+    }
+    *out = c; /* transfer ownership */
+    c = NULL;
+out:
+    if (fp != NULL) {
+        fclose(fp);
+    }
+    pcl_conf_free(c);
+    return rc;
+}
+
+void
+pcl_conf_free(struct pcl_conf *c)
+{
+    size_t i;
+
+    if (c == NULL) {
+        return;
+    }
+    for (i = 0; i < NKEYWORDS; i++) {
+        switch (keywords[i].type) {
+        case KW_PATH:
+        case KW_PATH_OPT:
+        case KW_LOGLEVEL:
+            free(*(char **)(void *)((char *)c + keywords[i].offset));
+            break;
+        default:
+            break;
+        }
+    }
+    free(c);
+}
+
+void
+pcl_conf_dump(const struct pcl_conf *c, FILE *fp)
+{
+    size_t i;
+    const char *base = (const char *)c;
+
+    for (i = 0; i < NKEYWORDS; i++) {
+        const struct kw *kw = &keywords[i];
+        fprintf(fp, "%s.%s = ", kw->section, kw->key);
+        switch (kw->type) {
+        case KW_PATH:
+        case KW_PATH_OPT:
+        case KW_LOGLEVEL:
+            fprintf(fp, "%s\n",
+                    *(char *const *)(const void *)(base + kw->offset));
+            break;
+        case KW_SECONDS:
+        case KW_UINT:
+            fprintf(fp, "%u\n",
+                    *(const unsigned *)(const void *)(base + kw->offset));
+            break;
+        case KW_BOOL:
+            fprintf(fp, "%s\n",
+                    *(const bool *)(const void *)(base + kw->offset) ? "yes"
+                                                                     : "no");
+            break;
+        }
+    }
+}
+
+void
+pcl_conf_foreach_key(void (*fn)(const char *section, const char *key,
+                                void *ctx),
+                     void *ctx)
+{
+    size_t i;
+
+    for (i = 0; i < NKEYWORDS; i++) {
+        fn(keywords[i].section, keywords[i].key, ctx);
+    }
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "portcullis/err.h"
+
+uid_t
+pcl_file_trusted_uid(void)
+{
+    if (getuid() != geteuid() || getgid() != getegid()) {
+        return (uid_t)-1;
+    }
+    return getuid();
+}
+
+/* Checks st (of path) against kind; fills why. */
+static int
+check_stat(const char *path, const struct stat *st, enum pcl_file_kind kind,
+           char *why, size_t whylen)
+{
+    uid_t trusted = pcl_file_trusted_uid();
+
+    if (st->st_uid != 0 && st->st_uid != trusted) {
+        snprintf(why, whylen, "%s: not owned by root", path);
+        return PCL_ERR_PERM;
+    }
+    if (kind == PCL_FILE_DIR) {
+        if (!S_ISDIR(st->st_mode)) {
+            snprintf(why, whylen, "%s: not a directory", path);
+            return PCL_ERR_PERM;
+        }
+    } else if (!S_ISREG(st->st_mode)) {
+        snprintf(why, whylen, "%s: not a regular file", path);
+        return PCL_ERR_PERM;
+    }
+    if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        snprintf(why, whylen, "%s: writable by group or others (mode %04o)",
+                 path, (unsigned)(st->st_mode & 07777));
+        return PCL_ERR_PERM;
+    }
+    if (kind == PCL_FILE_SECRET && (st->st_mode & S_IRWXO) != 0) {
+        snprintf(why, whylen, "%s: readable by others (mode %04o); a secret "
+                 "must be 0640 or stricter", path,
+                 (unsigned)(st->st_mode & 07777));
+        return PCL_ERR_PERM;
+    }
+    return PCL_OK;
+}
+
+/* Every directory above a trusted file must be trusted too, or whoever may
+ * write to it could swap the file. A root-owned sticky dir is safe. */
+static int
+check_parents(const char *path, char *why, size_t whylen)
+{
+    char dir[4096];
+    struct stat st;
+    char *slash;
+    uid_t trusted = pcl_file_trusted_uid();
+
+    if (path[0] != '/') {
+        snprintf(why, whylen, "%s: not an absolute path", path);
+        return PCL_ERR_PERM;
+    }
+    if (strlen(path) >= sizeof(dir)) {
+        snprintf(why, whylen, "path too long");
+        return PCL_ERR_PERM;
+    }
+    snprintf(dir, sizeof(dir), "%s", path);
+    for (;;) {
+        slash = strrchr(dir, '/');
+        if (slash == NULL) {
+            break;
+        }
+        if (slash == dir) {
+            dir[1] = '\0';
+        } else {
+            *slash = '\0';
+        }
+        if (stat(dir, &st) != 0) {
+            snprintf(why, whylen, "%s: %s", dir, strerror(errno));
+            return PCL_ERR_PERM;
+        }
+        if (st.st_uid != 0 && st.st_uid != trusted) {
+            snprintf(why, whylen, "%s: directory not owned by root", dir);
+            return PCL_ERR_PERM;
+        }
+        /* A sticky directory owned by root (/tmp) lets nobody else
+         * rename or remove an entry owned by root, so it may stay. */
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+            !((st.st_mode & S_ISVTX) != 0 && st.st_uid == 0)) {
+            snprintf(why, whylen, "%s: directory writable by group or "
+                     "others (mode %04o)", dir,
+                     (unsigned)(st.st_mode & 07777));
+            return PCL_ERR_PERM;
+        }
+        if (strcmp(dir, "/") == 0) {
+            break;
+        }
+    }
+    return PCL_OK;
+}
+
+int
+pcl_file_open(const char *path, enum pcl_file_kind kind, FILE **out,
+              char *why, size_t whylen)
+{
+    struct stat st;
+    int fd = -1;
+    int rc;
+
+    *out = NULL;
+    rc = check_parents(path, why, whylen);
+    if (rc != PCL_OK) {
+        return rc;
+    }
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? PCL_ERR_NOTFOUND
+             : errno == ELOOP ? PCL_ERR_PERM : PCL_ERR_SYSTEM;
+    }
+    if (fstat(fd, &st) != 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return PCL_ERR_SYSTEM;
+    }
+    rc = check_stat(path, &st, kind, why, whylen);
+    if (rc != PCL_OK) {
+        close(fd);
+        return rc;
+    }
+    *out = fdopen(fd, "r");
+    if (*out == NULL) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        close(fd);
+        return PCL_ERR_SYSTEM;
+    }
+    return PCL_OK;
+}
+
+int
+pcl_file_check_dir(const char *path, char *why, size_t whylen)
+{
+    struct stat st;
+    int rc;
+
+    rc = check_parents(path, why, whylen);
+    if (rc != PCL_OK) {
+        return rc;
+    }
+    if (lstat(path, &st) != 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? PCL_ERR_NOTFOUND : PCL_ERR_SYSTEM;
+    }
+    return check_stat(path, &st, PCL_FILE_DIR, why, whylen);
+}
+
+int
+pcl_file_read_secret(const char *path, size_t maxlen, uint8_t **out,
+                     size_t *len, char *why, size_t whylen)
+{
+    FILE *fp = NULL;
+    uint8_t *p = NULL;
+    size_t cap = maxlen + 1;
+    size_t n = 0;
+    size_t got;
+    int rc;
+
+    *out = NULL;
+    *len = 0;
+    rc = pcl_file_open(path, PCL_FILE_SECRET, &fp, why, whylen);
+    if (rc != PCL_OK) {
+        return rc;
+    }
+    /* No stdio buffering: the secret must exist in one place we wipe. */
+    setvbuf(fp, NULL, _IONBF, 0);
+    p = malloc(cap);
+    if (p == NULL) {
+        rc = PCL_ERR_NOMEM;
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    (void)mlock(p, cap);
+    while (n < cap) {
+        got = fread(p + n, 1, cap - n, fp);
+        if (got == 0) {
+            break;
+        }
+        n += got;
+    }
+    if (ferror(fp)) {
+        rc = PCL_ERR_SYSTEM;
+        snprintf(why, whylen, "%s: read error", path);
+        goto out;
+    }
+    if (n > maxlen) {
+        rc = PCL_ERR_TOOBIG;
+        snprintf(why, whylen, "%s: larger than %zu bytes", path, maxlen);
+        goto out;
+    }
+    p[n] = '\0';
+    *out = p; /* transfer ownership */
+    *len = n;
+    p = NULL;
+    rc = PCL_OK;
+out:
+    if (p != NULL) {
+        pcl_file_secret_free(p, cap - 1);
+    }
+    fclose(fp);
+    return rc;
+}
+
+void
+pcl_file_secret_free(uint8_t *p, size_t len)
+{
+    if (p == NULL) {
+        return;
+    }
+    /* The allocation is len + 1 bytes or more (the terminating NUL). */
+    explicit_bzero(p, len + 1);
+    (void)munlock(p, len + 1);
+    free(p);
+}

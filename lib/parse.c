@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/parse.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "portcullis/err.h"
+
+int
+pcl_parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    unsigned long v = 0;
+    size_t i;
+
+    if (s[0] == '\0') {
+        return PCL_ERR_INVAL;
+    }
+    for (i = 0; s[i] != '\0'; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return PCL_ERR_INVAL;
+        }
+        v = v * 10 + (unsigned long)(s[i] - '0');
+        if (v > max) {
+            return PCL_ERR_INVAL;
+        }
+    }
+    *out = (unsigned)v;
+    return PCL_OK;
+}
+
+int
+pcl_parse_seconds(const char *s, unsigned *out)
+{
+    char num[16];
+    size_t len = strlen(s);
+    unsigned mult = 1;
+    unsigned v;
+
+    if (len == 0 || len >= sizeof(num)) {
+        return PCL_ERR_INVAL;
+    }
+    memcpy(num, s, len + 1);
+    switch (num[len - 1]) {
+    case 's':
+        mult = 1;
+        num[--len] = '\0';
+        break;
+    case 'm':
+        mult = 60;
+        num[--len] = '\0';
+        break;
+    case 'h':
+        mult = 3600;
+        num[--len] = '\0';
+        break;
+    default:
+        break;
+    }
+    if (pcl_parse_uint(num, 86400 / mult, &v) != PCL_OK) {
+        return PCL_ERR_INVAL;
+    }
+    *out = v * mult;
+    return PCL_OK;
+}
+
+int
+pcl_parse_bool(const char *s, bool *out)
+{
+    if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||
+        strcasecmp(s, "on") == 0 || strcmp(s, "1") == 0) {
+        *out = true;
+        return PCL_OK;
+    }
+    if (strcasecmp(s, "no") == 0 || strcasecmp(s, "false") == 0 ||
+        strcasecmp(s, "off") == 0 || strcmp(s, "0") == 0) {
+        *out = false;
+        return PCL_OK;
+    }
+    return PCL_ERR_INVAL;
+}
+
+int
+pcl_parse_list(const char *s, int (*fn)(const char *item, void *ctx),
+               void *ctx)
+{
+    char *copy = strdup(s);
+    char *p;
+    char *next;
+    char *end;
+    int rc = PCL_OK;
+
+    if (copy == NULL) {
+        return PCL_ERR_NOMEM;
+    }
+    p = copy;
+    for (;;) {
+        next = strchr(p, ',');
+        if (next != NULL) {
+            *next = '\0';
+        }
+        p += strspn(p, " \t");
+        end = p + strlen(p);
+        while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
+            *--end = '\0';
+        }
+        rc = fn(p, ctx);
+        if (rc != 0 || next == NULL) {
+            break;
+        }
+        p = next + 1;
+    }
+    free(copy);
+    return rc;
+}

@@ -1,0 +1,961 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/policy.h"
+
+#include <fnmatch.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcullis/cmdline.h"
+#include "portcullis/err.h"
+#include "portcullis/file.h"
+#include "portcullis/parse.h"
+
+/*
+ * Built-in algorithm lists for the target leg when neither [defaults] nor a
+ * target names any: modern AEAD ciphers, ETM MACs, no SHA-1, no CBC.
+ */
+#define DEFAULT_KEX "curve25519-sha256,curve25519-sha256@libssh.org," \
+    "ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521," \
+    "diffie-hellman-group16-sha512,diffie-hellman-group18-sha512"
+#define DEFAULT_CIPHERS "chacha20-poly1305@openssh.com," \
+    "aes256-gcm@openssh.com,aes128-gcm@openssh.com,aes256-ctr,aes128-ctr"
+#define DEFAULT_MACS "hmac-sha2-256-etm@openssh.com," \
+    "hmac-sha2-512-etm@openssh.com,hmac-sha2-256,hmac-sha2-512"
+#define DEFAULT_HOSTKEY_ALGORITHMS "ssh-ed25519,ecdsa-sha2-nistp256," \
+    "ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256"
+
+enum allow_kind {
+    ALLOW_USER,
+    ALLOW_GROUP,
+};
+
+struct allow_entry {
+    bool negate;
+    enum allow_kind kind;
+    char *pattern;
+    int line;
+};
+
+/* Algorithm lists in the order of the keyword table below. */
+enum algo {
+    ALGO_KEX,
+    ALGO_CIPHERS,
+    ALGO_MACS,
+    ALGO_HOSTKEY,
+    ALGO_COUNT,
+};
+
+static const char *const algo_keys[ALGO_COUNT] = {
+    "kex", "ciphers", "macs", "host-key-algorithms",
+};
+
+static const char *const algo_defaults[ALGO_COUNT] = {
+    DEFAULT_KEX, DEFAULT_CIPHERS, DEFAULT_MACS, DEFAULT_HOSTKEY_ALGORITHMS,
+};
+
+struct pcl_target {
+    char *name;
+    int line;
+    char *description;
+    char *host;
+    unsigned port;
+    bool port_set;
+    char **accounts;
+    size_t naccounts;
+    char *credential;
+    char **host_keys;
+    size_t nhost_keys;
+    struct allow_entry *allow;
+    size_t nallow;
+    char *algos[ALGO_COUNT];
+    int seen_line[16];
+};
+
+struct pcl_policy {
+    char *path;
+    struct pcl_target **targets;
+    size_t ntargets;
+    unsigned default_port;
+    char *default_algos[ALGO_COUNT];
+};
+
+/* Keys of each section; the man page test walks these tables. */
+static const char *const target_keys[] = {
+    "description", "host", "port", "accounts", "credential", "host-key",
+    "allow", "kex", "ciphers", "macs", "host-key-algorithms", NULL,
+};
+static const char *const default_keys[] = {
+    "port", "kex", "ciphers", "macs", "host-key-algorithms", NULL,
+};
+
+static void
+target_free(struct pcl_target *t)
+{
+    size_t i;
+
+    if (t == NULL) {
+        return;
+    }
+    free(t->name);
+    free(t->description);
+    free(t->host);
+    for (i = 0; i < t->naccounts; i++) {
+        free(t->accounts[i]);
+    }
+    free(t->accounts);
+    free(t->credential);
+    for (i = 0; i < t->nhost_keys; i++) {
+        free(t->host_keys[i]);
+    }
+    free(t->host_keys);
+    for (i = 0; i < t->nallow; i++) {
+        free(t->allow[i].pattern);
+    }
+    free(t->allow);
+    for (i = 0; i < ALGO_COUNT; i++) {
+        free(t->algos[i]);
+    }
+    free(t);
+}
+
+void
+pcl_policy_free(struct pcl_policy *p)
+{
+    size_t i;
+
+    if (p == NULL) {
+        return;
+    }
+    for (i = 0; i < p->ntargets; i++) {
+        target_free(p->targets[i]);
+    }
+    free(p->targets);
+    for (i = 0; i < ALGO_COUNT; i++) {
+        free(p->default_algos[i]);
+    }
+    free(p->path);
+    free(p);
+}
+
+struct load_ctx {
+    struct pcl_policy *p;
+    const struct pcl_policy_checks *checks;
+    struct pcl_diag *diag;
+    const char *file;
+    int line;
+    enum { SEC_NONE, SEC_DEFAULTS, SEC_TARGET, SEC_BAD } sec;
+    struct pcl_target *cur;
+    int defaults_seen[8];
+    bool nomem;
+};
+
+static int
+key_index(const char *const *keys, const char *key)
+{
+    int i;
+
+    for (i = 0; keys[i] != NULL; i++) {
+        if (strcmp(keys[i], key) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int
+algo_index(const char *key)
+{
+    int i;
+
+    for (i = 0; i < ALGO_COUNT; i++) {
+        if (strcmp(algo_keys[i], key) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Appends s (copied) to a string vector. */
+static int
+vec_push(char ***vec, size_t *n, const char *s)
+{
+    char **nv;
+    char *copy = strdup(s);
+
+    if (copy == NULL) {
+        return PCL_ERR_NOMEM;
+    }
+    nv = realloc(*vec, (*n + 1) * sizeof(*nv));
+    if (nv == NULL) {
+        free(copy);
+        return PCL_ERR_NOMEM;
+    }
+    nv[*n] = copy;
+    *vec = nv;
+    (*n)++;
+    return PCL_OK;
+}
+
+/* Algorithm names as OpenSSH spells them: lower case, digits, "-@._". */
+static int
+check_algo_name(const char *item, void *vctx)
+{
+    struct load_ctx *ctx = vctx;
+    size_t i;
+
+    if (item[0] == '\0') {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "empty name in algorithm list");
+        return 1;
+    }
+    for (i = 0; item[i] != '\0'; i++) {
+        char c = item[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '@' || c == '.' || c == '_')) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "invalid algorithm name \"%.64s\"", item);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Joins a comma list without blanks, the form libssh takes. */
+static char *
+algo_join(const char *value)
+{
+    char *out = malloc(strlen(value) + 1);
+    size_t j = 0;
+    size_t i;
+
+    if (out == NULL) {
+        return NULL;
+    }
+    for (i = 0; value[i] != '\0'; i++) {
+        if (value[i] != ' ' && value[i] != '\t') {
+            out[j++] = value[i];
+        }
+    }
+    out[j] = '\0';
+    return out;
+}
+
+static bool
+set_algos(struct load_ctx *ctx, char **slot, const char *key,
+          const char *value)
+{
+    char why[256];
+
+    if (pcl_parse_list(value, check_algo_name, ctx) != 0) {
+        return false;
+    }
+    free(*slot);
+    *slot = algo_join(value);
+    if (*slot == NULL) {
+        ctx->nomem = true;
+        return false;
+    }
+    if (ctx->checks != NULL && ctx->checks->algorithms != NULL &&
+        ctx->checks->algorithms(key, *slot, why, sizeof(why)) != 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line, "%s: %s", key, why);
+        return false;
+    }
+    return true;
+}
+
+static int
+add_account(const char *item, void *vctx)
+{
+    struct load_ctx *ctx = vctx;
+    struct pcl_target *t = ctx->cur;
+    size_t i;
+
+    if (strcmp(item, "%u") != 0 && !pcl_cmdline_is_account_name(item)) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "accounts: invalid account name \"%.64s\"", item);
+        return 1;
+    }
+    for (i = 0; i < t->naccounts; i++) {
+        if (strcmp(t->accounts[i], item) == 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "accounts: \"%.64s\" listed twice", item);
+            return 1;
+        }
+    }
+    if (vec_push(&t->accounts, &t->naccounts, item) != PCL_OK) {
+        ctx->nomem = true;
+        return 1;
+    }
+    return 0;
+}
+
+static int
+add_allow(const char *item, void *vctx)
+{
+    struct load_ctx *ctx = vctx;
+    struct pcl_target *t = ctx->cur;
+    struct allow_entry e;
+    struct allow_entry *na;
+    const char *p = item;
+
+    memset(&e, 0, sizeof(e));
+    if (*p == '!') {
+        e.negate = true;
+        p++;
+    }
+    if (strncmp(p, "user:", 5) == 0) {
+        e.kind = ALLOW_USER;
+        p += 5;
+    } else if (strncmp(p, "group:", 6) == 0) {
+        e.kind = ALLOW_GROUP;
+        p += 6;
+    } else {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "allow: \"%.64s\" is not user:PATTERN or group:PATTERN",
+                     item);
+        return 1;
+    }
+    if (*p == '\0') {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "allow: empty pattern in \"%.64s\"", item);
+        return 1;
+    }
+    e.pattern = strdup(p);
+    e.line = ctx->line;
+    if (e.pattern == NULL) {
+        ctx->nomem = true;
+        return 1;
+    }
+    na = realloc(t->allow, (t->nallow + 1) * sizeof(*na));
+    if (na == NULL) {
+        free(e.pattern);
+        ctx->nomem = true;
+        return 1;
+    }
+    na[t->nallow++] = e;
+    t->allow = na;
+    return 0;
+}
+
+/* A credential template yields a file name: no '/', no leading '.'. */
+static bool
+check_credential(struct load_ctx *ctx, const char *value)
+{
+    size_t i;
+
+    if (value[0] == '\0' || value[0] == '.') {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "credential: must be a file name not starting with '.'");
+        return false;
+    }
+    for (i = 0; value[i] != '\0'; i++) {
+        char c = value[i];
+        if (c == '%') {
+            char n = value[i + 1];
+            if (n != 't' && n != 'a' && n != '%') {
+                pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                             "credential: unknown token %%%c (%%t, %%a, %%%%)",
+                             n == '\0' ? ' ' : n);
+                return false;
+            }
+            i++;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-')) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "credential: invalid character '%c' (file names "
+                         "use letters, digits, '.', '_', '-')", c);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+check_host_key(struct load_ctx *ctx, const char *value)
+{
+    char why[256];
+    size_t i;
+
+    if (strncmp(value, "SHA256:", 7) == 0) {
+        /* 32 bytes in unpadded base64 are 43 characters. */
+        const char *b = value + 7;
+        for (i = 0; b[i] != '\0'; i++) {
+            char c = b[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+                break;
+            }
+        }
+        if (i != 43 || b[i] != '\0') {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "host-key: a SHA256 fingerprint is \"SHA256:\" and "
+                         "43 base64 characters, as ssh-keygen -l prints");
+            return false;
+        }
+        return true;
+    }
+    if (ctx->checks != NULL && ctx->checks->host_key != NULL &&
+        ctx->checks->host_key(value, why, sizeof(why)) != 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line, "host-key: %s", why);
+        return false;
+    }
+    if (ctx->checks == NULL && strchr(value, ' ') == NULL) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "host-key: expected \"TYPE BASE64\" or \"SHA256:...\"");
+        return false;
+    }
+    return true;
+}
+
+static bool
+target_key(struct load_ctx *ctx, const char *key, const char *value)
+{
+    struct pcl_target *t = ctx->cur;
+    int ki = key_index(target_keys, key);
+    int ai;
+    unsigned u;
+
+    if (ki < 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "unknown key \"%.64s\" in [target %s]", key, t->name);
+        return false;
+    }
+    /* host-key and allow may repeat, to keep lines short. */
+    if (strcmp(key, "host-key") != 0 && strcmp(key, "allow") != 0) {
+        if (t->seen_line[ki] != 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "%s: given twice (first on line %d)", key,
+                         t->seen_line[ki]);
+            return false;
+        }
+        t->seen_line[ki] = ctx->line;
+    }
+    if (strcmp(key, "description") == 0) {
+        free(t->description);
+        t->description = strdup(value);
+        ctx->nomem |= t->description == NULL;
+        return t->description != NULL;
+    }
+    if (strcmp(key, "host") == 0) {
+        if (value[0] == '\0' || value[0] == '-' ||
+            strpbrk(value, " \t@/") != NULL) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "host: invalid host name or address \"%.64s\"",
+                         value);
+            return false;
+        }
+        t->host = strdup(value);
+        ctx->nomem |= t->host == NULL;
+        return t->host != NULL;
+    }
+    if (strcmp(key, "port") == 0) {
+        if (pcl_parse_uint(value, 65535, &u) != PCL_OK || u == 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "port: expected 1-65535, not \"%.16s\"", value);
+            return false;
+        }
+        t->port = u;
+        t->port_set = true;
+        return true;
+    }
+    if (strcmp(key, "accounts") == 0) {
+        return pcl_parse_list(value, add_account, ctx) == 0;
+    }
+    if (strcmp(key, "credential") == 0) {
+        if (!check_credential(ctx, value)) {
+            return false;
+        }
+        t->credential = strdup(value);
+        ctx->nomem |= t->credential == NULL;
+        return t->credential != NULL;
+    }
+    if (strcmp(key, "host-key") == 0) {
+        if (!check_host_key(ctx, value)) {
+            return false;
+        }
+        if (vec_push(&t->host_keys, &t->nhost_keys, value) != PCL_OK) {
+            ctx->nomem = true;
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(key, "allow") == 0) {
+        return pcl_parse_list(value, add_allow, ctx) == 0;
+    }
+    ai = algo_index(key);
+    return set_algos(ctx, &t->algos[ai], key, value);
+}
+
+static bool
+defaults_key(struct load_ctx *ctx, const char *key, const char *value)
+{
+    int ki = key_index(default_keys, key);
+    unsigned u;
+
+    if (ki < 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "unknown key \"%.64s\" in [defaults]", key);
+        return false;
+    }
+    if (ctx->defaults_seen[ki] != 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "%s: given twice (first on line %d)", key,
+                     ctx->defaults_seen[ki]);
+        return false;
+    }
+    ctx->defaults_seen[ki] = ctx->line;
+    if (strcmp(key, "port") == 0) {
+        if (pcl_parse_uint(value, 65535, &u) != PCL_OK || u == 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "port: expected 1-65535, not \"%.16s\"", value);
+            return false;
+        }
+        ctx->p->default_port = u;
+        return true;
+    }
+    return set_algos(ctx, &ctx->p->default_algos[algo_index(key)], key,
+                     value);
+}
+
+static bool
+new_section(struct load_ctx *ctx, const char *section)
+{
+    struct pcl_policy *p = ctx->p;
+    struct pcl_target *t;
+    struct pcl_target **nt;
+    const char *name;
+    size_t i;
+
+    ctx->sec = SEC_BAD;
+    ctx->cur = NULL;
+    if (strcmp(section, "defaults") == 0) {
+        if (p->ntargets > 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "[defaults] must come before the first [target]");
+            return false;
+        }
+        ctx->sec = SEC_DEFAULTS;
+        return true;
+    }
+    if (strncmp(section, "target", 6) != 0 ||
+        (section[6] != ' ' && section[6] != '\t')) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "unknown section [%.64s] (expected [defaults] or "
+                     "[target NAME])", section);
+        return false;
+    }
+    name = section + 6;
+    name += strspn(name, " \t");
+    if (!pcl_cmdline_is_target_name(name)) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "invalid target name \"%.64s\" (letters, digits, '.', "
+                     "'_', '-'; starting with a letter or digit)", name);
+        return false;
+    }
+    if (pcl_cmdline_is_verb(name)) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "target name \"%s\" is a reserved command word", name);
+        return false;
+    }
+    for (i = 0; i < p->ntargets; i++) {
+        if (strcmp(p->targets[i]->name, name) == 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "target \"%s\" defined twice (first on line %d)",
+                         name, p->targets[i]->line);
+            return false;
+        }
+    }
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        ctx->nomem = true;
+        return false;
+    }
+    t->name = strdup(name);
+    t->line = ctx->line;
+    nt = realloc(p->targets, (p->ntargets + 1) * sizeof(*nt));
+    if (nt != NULL) {
+        p->targets = nt;
+    }
+    if (t->name == NULL || nt == NULL) {
+        target_free(t);
+        ctx->nomem = true;
+        return false;
+    }
+    p->targets = nt;
+    p->targets[p->ntargets++] = t;
+    ctx->cur = t;
+    ctx->sec = SEC_TARGET;
+    return true;
+}
+
+static bool
+handler(void *vctx, const char *file, int line, const char *section,
+        const char *key, const char *value)
+{
+    struct load_ctx *ctx = vctx;
+
+    ctx->file = file;
+    ctx->line = line;
+    if (key == NULL) {
+        return new_section(ctx, section);
+    }
+    switch (ctx->sec) {
+    case SEC_NONE:
+        pcl_diag_add(ctx->diag, file, line, "\"%.64s\" outside of a section",
+                     key);
+        return false;
+    case SEC_BAD:
+        return true; /* reported at the section header */
+    case SEC_DEFAULTS:
+        return defaults_key(ctx, key, value);
+    case SEC_TARGET:
+        return target_key(ctx, key, value);
+    }
+    return false;
+}
+
+/* After parsing: required keys, and what a target inherits. */
+static void
+finish(struct load_ctx *ctx)
+{
+    struct pcl_policy *p = ctx->p;
+    size_t i;
+    int a;
+
+    for (i = 0; i < p->ntargets; i++) {
+        struct pcl_target *t = p->targets[i];
+        if (t->host == NULL) {
+            pcl_diag_add(ctx->diag, p->path, t->line,
+                         "[target %s]: no host", t->name);
+        }
+        if (t->nhost_keys == 0) {
+            pcl_diag_add(ctx->diag, p->path, t->line,
+                         "[target %s]: no host-key pinned (get it with "
+                         "ssh-keyscan HOST | ssh-keygen -lf -)", t->name);
+        }
+        if (t->naccounts == 0) {
+            pcl_diag_add(ctx->diag, p->path, t->line,
+                         "[target %s]: no accounts", t->name);
+        }
+        if (!t->port_set) {
+            t->port = p->default_port;
+        }
+        if (t->credential == NULL) {
+            t->credential = strdup("%t");
+            ctx->nomem |= t->credential == NULL;
+        }
+        for (a = 0; a < ALGO_COUNT; a++) {
+            if (t->algos[a] == NULL) {
+                t->algos[a] = strdup(p->default_algos[a] != NULL
+                                         ? p->default_algos[a]
+                                         : algo_defaults[a]);
+                ctx->nomem |= t->algos[a] == NULL;
+            }
+        }
+    }
+}
+
+int
+pcl_policy_load(const char *path, const struct pcl_policy_checks *checks,
+                struct pcl_diag *diag, struct pcl_policy **out)
+{
+    struct load_ctx ctx;
+    struct pcl_policy *p = NULL;
+    FILE *fp = NULL;
+    char why[512];
+    size_t before = pcl_diag_count(diag);
+    int rc;
+
+    *out = NULL;
+    memset(&ctx, 0, sizeof(ctx));
+    p = calloc(1, sizeof(*p));
+    if (p == NULL || (p->path = strdup(path)) == NULL) {
+        pcl_diag_add(diag, path, 0, "out of memory");
+        rc = PCL_ERR_NOMEM;
+        goto out;
+    }
+    p->default_port = 22;
+    rc = pcl_file_open(path, PCL_FILE_CONFIG, &fp, why, sizeof(why));
+    if (rc != PCL_OK) {
+        pcl_diag_add(diag, why, 0, "%s", pcl_err_str(rc));
+        goto out;
+    }
+    ctx.p = p;
+    ctx.checks = checks;
+    ctx.diag = diag;
+    ctx.file = path;
+    ctx.sec = SEC_NONE;
+    (void)pcl_ini_parse(path, fp, handler, &ctx, diag);
+    finish(&ctx);
+    if (ctx.nomem) {
+        pcl_diag_add(diag, path, 0, "out of memory");
+        rc = PCL_ERR_NOMEM;
+        goto out;
+    }
+    if (pcl_diag_count(diag) != before) {
+        rc = PCL_ERR_CONFIG;
+        goto out;
+    }
+    *out = p; /* transfer ownership */
+    p = NULL;
+    rc = PCL_OK;
+out:
+    if (fp != NULL) {
+        fclose(fp);
+    }
+    pcl_policy_free(p);
+    return rc;
+}
+
+static const struct pcl_target *
+find_target(const struct pcl_policy *p, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < p->ntargets; i++) {
+        if (strcmp(p->targets[i]->name, name) == 0) {
+            return p->targets[i];
+        }
+    }
+    return NULL;
+}
+
+static bool
+entry_matches(const struct allow_entry *e, const struct pcl_identity *id)
+{
+    size_t i;
+
+    if (e->kind == ALLOW_USER) {
+        return fnmatch(e->pattern, id->user, 0) == 0;
+    }
+    for (i = 0; i < id->ngroups; i++) {
+        if (fnmatch(e->pattern, id->groups[i], 0) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * A matching negated entry denies wherever it stands (as OpenSSH's pattern
+ * lists do); otherwise the first matching entry allows. Returns the
+ * deciding entry or NULL (no entry matched: default deny).
+ */
+static const struct allow_entry *
+match_allow(const struct pcl_target *t, const struct pcl_identity *id)
+{
+    const struct allow_entry *first = NULL;
+    size_t i;
+
+    for (i = 0; i < t->nallow; i++) {
+        const struct allow_entry *e = &t->allow[i];
+        if (!entry_matches(e, id)) {
+            continue;
+        }
+        if (e->negate) {
+            return e;
+        }
+        if (first == NULL) {
+            first = e;
+        }
+    }
+    return first;
+}
+
+int
+pcl_target_is_allowed(const struct pcl_target *t,
+                      const struct pcl_identity *id)
+{
+    const struct allow_entry *e = match_allow(t, id);
+
+    return e != NULL && !e->negate;
+}
+
+/* The account name an entry of accounts stands for ("%u": the user). */
+static const char *
+account_of(const char *entry, const struct pcl_identity *id)
+{
+    return strcmp(entry, "%u") == 0 ? id->user : entry;
+}
+
+int
+pcl_policy_decide(const struct pcl_policy *p, const struct pcl_identity *id,
+                  const char *target, const char *account,
+                  struct pcl_decision *d)
+{
+    const struct pcl_target *t;
+    const struct allow_entry *e;
+    size_t i;
+
+    memset(d, 0, sizeof(*d));
+    d->decision = PCL_DECISION_DENY;
+    snprintf(d->rule, sizeof(d->rule), "default-deny");
+    t = find_target(p, target);
+    if (t == NULL) {
+        snprintf(d->reason, sizeof(d->reason), "no such target");
+        return PCL_ERR_DENIED;
+    }
+    d->target = t;
+    e = match_allow(t, id);
+    if (e == NULL) {
+        snprintf(d->rule, sizeof(d->rule), "%s:%d", p->path, t->line);
+        snprintf(d->reason, sizeof(d->reason),
+                 "user %s matches no allow entry of target %s", id->user,
+                 t->name);
+        return PCL_ERR_DENIED;
+    }
+    snprintf(d->rule, sizeof(d->rule), "%s:%d", p->path, e->line);
+    if (e->negate) {
+        snprintf(d->reason, sizeof(d->reason),
+                 "user %s excluded by !%s:%s on target %s", id->user,
+                 e->kind == ALLOW_USER ? "user" : "group", e->pattern,
+                 t->name);
+        return PCL_ERR_DENIED;
+    }
+    if (account == NULL) {
+        account = account_of(t->accounts[0], id);
+    } else {
+        for (i = 0; i < t->naccounts; i++) {
+            if (strcmp(account_of(t->accounts[i], id), account) == 0) {
+                break;
+            }
+        }
+        if (i == t->naccounts) {
+            snprintf(d->reason, sizeof(d->reason),
+                     "account %s is not permitted on target %s", account,
+                     t->name);
+            return PCL_ERR_DENIED;
+        }
+    }
+    if (strlen(account) >= sizeof(d->account)) {
+        snprintf(d->reason, sizeof(d->reason), "account name too long");
+        return PCL_ERR_DENIED;
+    }
+    snprintf(d->account, sizeof(d->account), "%s", account);
+    snprintf(d->reason, sizeof(d->reason), "allowed by %s:%s",
+             e->kind == ALLOW_USER ? "user" : "group", e->pattern);
+    d->decision = PCL_DECISION_ALLOW;
+    return PCL_OK;
+}
+
+size_t
+pcl_policy_ntargets(const struct pcl_policy *p)
+{
+    return p->ntargets;
+}
+
+const struct pcl_target *
+pcl_policy_target(const struct pcl_policy *p, size_t i)
+{
+    return i < p->ntargets ? p->targets[i] : NULL;
+}
+
+void
+pcl_policy_foreach_key(void (*fn)(const char *section, const char *key,
+                                  void *ctx),
+                       void *ctx)
+{
+    size_t i;
+
+    for (i = 0; default_keys[i] != NULL; i++) {
+        fn("defaults", default_keys[i], ctx);
+    }
+    for (i = 0; target_keys[i] != NULL; i++) {
+        fn("target", target_keys[i], ctx);
+    }
+}
+
+const char *
+pcl_target_name(const struct pcl_target *t)
+{
+    return t->name;
+}
+
+const char *
+pcl_target_description(const struct pcl_target *t)
+{
+    return t->description != NULL ? t->description : "";
+}
+
+const char *
+pcl_target_host(const struct pcl_target *t)
+{
+    return t->host;
+}
+
+unsigned
+pcl_target_port(const struct pcl_target *t)
+{
+    return t->port;
+}
+
+const char *
+pcl_target_kex(const struct pcl_target *t)
+{
+    return t->algos[ALGO_KEX];
+}
+
+const char *
+pcl_target_ciphers(const struct pcl_target *t)
+{
+    return t->algos[ALGO_CIPHERS];
+}
+
+const char *
+pcl_target_macs(const struct pcl_target *t)
+{
+    return t->algos[ALGO_MACS];
+}
+
+const char *
+pcl_target_hostkey_algorithms(const struct pcl_target *t)
+{
+    return t->algos[ALGO_HOSTKEY];
+}
+
+size_t
+pcl_target_nhost_keys(const struct pcl_target *t)
+{
+    return t->nhost_keys;
+}
+
+const char *
+pcl_target_host_key(const struct pcl_target *t, size_t i)
+{
+    return i < t->nhost_keys ? t->host_keys[i] : NULL;
+}
+
+int
+pcl_target_credential(const struct pcl_target *t, const char *account,
+                      char *out, size_t outlen)
+{
+    const char *s = t->credential;
+    size_t j = 0;
+    size_t i;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        const char *add = NULL;
+        char one[2] = { s[i], '\0' };
+        size_t alen;
+
+        if (s[i] == '%') {
+            i++;
+            add = s[i] == 't' ? t->name : s[i] == 'a' ? account : "%";
+        } else {
+            add = one;
+        }
+        alen = strlen(add);
+        if (j + alen >= outlen) {
+            return PCL_ERR_TOOBIG;
+        }
+        memcpy(out + j, add, alen);
+        j += alen;
+    }
+    out[j] = '\0';
+    return PCL_OK;
+}

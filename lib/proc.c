@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/proc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "portcullis/err.h"
+
+/* Closes every descriptor above 2. close_range(2) where the kernel has it,
+ * else a walk of /proc/self/fd. */
+static void
+close_other_fds(void)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) {
+        return;
+    }
+#endif
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    int dfd;
+
+    if (d == NULL) {
+        long max = sysconf(_SC_OPEN_MAX);
+        for (int fd = 3; fd < (max > 0 ? max : 1024); fd++) {
+            close(fd);
+        }
+        return;
+    }
+    dfd = dirfd(d);
+    while ((e = readdir(d)) != NULL) {
+        int fd = atoi(e->d_name);
+        if (fd > 2 && fd != dfd) {
+            close(fd);
+        }
+    }
+    closedir(d);
+}
+
+int
+pcl_proc_harden(void)
+{
+    struct rlimit rl = { 0, 0 };
+    int fd;
+
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        return PCL_ERR_SYSTEM;
+    }
+    if (setrlimit(RLIMIT_CORE, &rl) != 0) {
+        return PCL_ERR_SYSTEM;
+    }
+    umask(027);
+    /* sshd gives us 0-2; if one is closed, an fd we open later would take
+     * its place and receive session output. */
+    for (fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            int nfd = open("/dev/null", O_RDWR);
+            if (nfd < 0) {
+                return PCL_ERR_SYSTEM;
+            }
+            if (nfd != fd) {
+                /* cannot happen: open takes the lowest free fd */
+                close(nfd);
+                return PCL_ERR_SYSTEM;
+            }
+        }
+    }
+    close_other_fds();
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        return PCL_ERR_SYSTEM;
+    }
+    return PCL_OK;
+}
+
+static int
+take(const char *name, char **out)
+{
+    const char *v = getenv(name);
+
+    *out = NULL;
+    if (v == NULL) {
+        return PCL_OK;
+    }
+    *out = strdup(v);
+    return *out == NULL ? PCL_ERR_NOMEM : PCL_OK;
+}
+
+int
+pcl_proc_take_env(struct pcl_proc_env *env)
+{
+    int rc;
+
+    memset(env, 0, sizeof(*env));
+    rc = take("SSH_ORIGINAL_COMMAND", &env->original_command);
+    if (rc == PCL_OK) {
+        rc = take("SSH_CONNECTION", &env->connection);
+    }
+    if (rc == PCL_OK) {
+        rc = take("TERM", &env->term);
+    }
+    if (rc == PCL_OK) {
+        rc = take("SSH_TTY", &env->tty);
+    }
+    /* Even on error: nothing the user set may survive. */
+    clearenv();
+    if (rc != PCL_OK) {
+        pcl_proc_env_clear(env);
+    }
+    return rc;
+}
+
+void
+pcl_proc_env_clear(struct pcl_proc_env *env)
+{
+    free(env->original_command);
+    free(env->connection);
+    free(env->term);
+    free(env->tty);
+    memset(env, 0, sizeof(*env));
+}
+
+int
+pcl_proc_session_id(char *out, size_t outlen)
+{
+    unsigned char raw[16];
+    size_t i;
+
+    if (outlen < 2 * sizeof(raw) + 1) {
+        return PCL_ERR_INVAL;
+    }
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        return PCL_ERR_CRYPTO;
+    }
+    for (i = 0; i < sizeof(raw); i++) {
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    }
+    return PCL_OK;
+}

@@ -1,0 +1,512 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/relay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh/server.h>
+
+#include "portcullis/buf.h"
+#include "portcullis/err.h"
+#include "portcullis/log.h"
+
+/* Bytes moved per libssh read; a multiple of the usual 32 KiB packet. */
+#define CHUNK 65536
+
+/* Signals are turned into bytes on a pipe that the poll loop watches. The
+ * write end is the one global of this module (STYLE.md 6). */
+static volatile sig_atomic_t sig_fd = -1;
+
+static void
+on_signal(int signo)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)signo;
+
+    if (sig_fd >= 0 && write(sig_fd, &b, 1) < 0) {
+        /* pipe full: the loop is already awake */
+    }
+    errno = saved;
+}
+
+struct relay {
+    struct pcl_sshconn *conn;
+    ssh_session session;
+    ssh_channel channel;
+    const struct pcl_relay_params *p;
+    struct pcl_relay_result *res;
+    struct pcl_buf *to_target;
+    struct pcl_buf *to_out;
+    struct pcl_buf *to_err;
+    bool stdin_open;
+    bool eof_sent;
+    bool remote_eof[2]; /* [0] stdout, [1] stderr */
+    bool done;
+    int sig_pipe[2];
+    int saved_fl[3];
+    struct termios saved_tio;
+    bool tio_saved;
+    struct sigaction saved_sa[4];
+    uint8_t chunk[CHUNK];
+};
+
+static const int handled_signals[4] = { SIGWINCH, SIGTERM, SIGHUP, SIGINT };
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int
+setup(struct relay *r)
+{
+    const int fds[3] = { r->p->in_fd, r->p->out_fd, r->p->err_fd };
+    struct sigaction sa;
+    struct termios raw;
+    int i;
+    int rc;
+
+    r->sig_pipe[0] = r->sig_pipe[1] = -1;
+    for (i = 0; i < 3; i++) {
+        r->saved_fl[i] = -1;
+    }
+    rc = pcl_buf_new(r->p->buffer_size, &r->to_target);
+    if (rc == PCL_OK) {
+        rc = pcl_buf_new(r->p->buffer_size, &r->to_out);
+    }
+    if (rc == PCL_OK) {
+        rc = pcl_buf_new(r->p->buffer_size, &r->to_err);
+    }
+    if (rc != PCL_OK) {
+        return rc;
+    }
+    if (pipe2(r->sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        return PCL_ERR_SYSTEM;
+    }
+    sig_fd = r->sig_pipe[1];
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    for (i = 0; i < 4; i++) {
+        sigaction(handled_signals[i], &sa, &r->saved_sa[i]);
+    }
+    /* The bastion's terminal passes every byte: the target's terminal does
+     * the line editing, echo and signals, as with a direct ssh. */
+    if (r->p->pty && tcgetattr(r->p->in_fd, &r->saved_tio) == 0) {
+        r->tio_saved = true;
+        raw = r->saved_tio;
+        cfmakeraw(&raw);
+        (void)tcsetattr(r->p->in_fd, TCSADRAIN, &raw);
+    }
+    for (i = 0; i < 3; i++) {
+        if (i > 0 && fds[i] == fds[0]) {
+            continue;
+        }
+        r->saved_fl[i] = fcntl(fds[i], F_GETFL);
+        if (r->saved_fl[i] >= 0) {
+            (void)fcntl(fds[i], F_SETFL, r->saved_fl[i] | O_NONBLOCK);
+        }
+    }
+    ssh_set_blocking(r->session, 0);
+    return PCL_OK;
+}
+
+static void
+teardown(struct relay *r)
+{
+    const int fds[3] = { r->p->in_fd, r->p->out_fd, r->p->err_fd };
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        if (r->saved_fl[i] >= 0) {
+            (void)fcntl(fds[i], F_SETFL, r->saved_fl[i]);
+        }
+    }
+    if (r->tio_saved) {
+        (void)tcsetattr(r->p->in_fd, TCSADRAIN, &r->saved_tio);
+    }
+    if (sig_fd >= 0) {
+        for (i = 0; i < 4; i++) {
+            sigaction(handled_signals[i], &r->saved_sa[i], NULL);
+        }
+    }
+    sig_fd = -1;
+    if (r->sig_pipe[0] >= 0) {
+        close(r->sig_pipe[0]);
+        close(r->sig_pipe[1]);
+    }
+    pcl_buf_free(r->to_target);
+    pcl_buf_free(r->to_out);
+    pcl_buf_free(r->to_err);
+}
+
+static void
+end(struct relay *r, enum pcl_relay_end why)
+{
+    if (!r->done) {
+        r->done = true;
+        r->res->end = why;
+    }
+}
+
+static int
+tap_data(struct relay *r, enum pcl_relay_stream s, const uint8_t *b,
+         size_t n)
+{
+    const struct pcl_relay_tap *t = r->p->tap;
+
+    if (t == NULL || t->data == NULL) {
+        return 0;
+    }
+    return t->data(t->ctx, s, b, n);
+}
+
+/* Moves what libssh holds for one stream into our buffer toward the user,
+ * as far as the buffer has room (back-pressure on the target's window). */
+static void
+pull(struct relay *r, int is_stderr)
+{
+    struct pcl_buf *b = is_stderr ? r->to_err : r->to_out;
+    enum pcl_relay_stream s = is_stderr ? PCL_RELAY_STDERR : PCL_RELAY_STDOUT;
+    size_t room;
+    int n;
+
+    while (!r->done && !r->remote_eof[is_stderr]) {
+        room = pcl_buf_room(b);
+        if (room == 0) {
+            return;
+        }
+        n = ssh_channel_read_nonblocking(r->channel, r->chunk,
+                                         room < CHUNK ? (uint32_t)room
+                                                      : CHUNK,
+                                         is_stderr);
+        if (n == SSH_EOF) {
+            r->remote_eof[is_stderr] = true;
+            return;
+        }
+        if (n == 0) {
+            if (ssh_channel_is_closed(r->channel) &&
+                ssh_channel_poll(r->channel, is_stderr) <= 0) {
+                r->remote_eof[is_stderr] = true;
+            }
+            return;
+        }
+        if (n < 0) {
+            error("target connection lost: %s", ssh_get_error(r->session));
+            end(r, PCL_RELAY_END_ERROR);
+            return;
+        }
+        if (tap_data(r, s, r->chunk, (size_t)n) < 0) {
+            end(r, PCL_RELAY_END_ERROR);
+            return;
+        }
+        (void)pcl_buf_put(b, r->chunk, (size_t)n);
+        if (is_stderr) {
+            r->res->bytes_err += (uint64_t)n;
+        } else {
+            r->res->bytes_out += (uint64_t)n;
+        }
+    }
+}
+
+/* Writes buffered output to the user; a vanished reader ends the session. */
+static void
+push_user(struct relay *r, struct pcl_buf *b, int fd)
+{
+    ssize_t n;
+
+    while (pcl_buf_len(b) > 0) {
+        n = pcl_buf_write_fd(b, fd);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                debug("user side closed: %s", strerror(errno));
+                end(r, PCL_RELAY_END_CLIENT);
+            }
+            return;
+        }
+    }
+}
+
+/* Sends the user's input to the target while libssh has nothing queued,
+ * so libssh's own output queue stays bounded too. */
+static void
+push_target(struct relay *r)
+{
+    int n;
+
+    while (!r->done && pcl_buf_len(r->to_target) > 0 &&
+           (ssh_get_poll_flags(r->session) & SSH_WRITE_PENDING) == 0) {
+        size_t len = pcl_buf_len(r->to_target);
+        n = ssh_channel_write(r->channel, pcl_buf_ptr(r->to_target),
+                              len < CHUNK ? (uint32_t)len : CHUNK);
+        if (n < 0) {
+            error("target connection lost: %s", ssh_get_error(r->session));
+            end(r, PCL_RELAY_END_ERROR);
+            return;
+        }
+        if (n == 0) {
+            return; /* the target's window is closed: wait */
+        }
+        pcl_buf_consume(r->to_target, (size_t)n);
+    }
+    if (!r->done && !r->stdin_open && !r->eof_sent &&
+        pcl_buf_len(r->to_target) == 0 && ssh_channel_is_open(r->channel)) {
+        (void)ssh_channel_send_eof(r->channel);
+        r->eof_sent = true;
+    }
+}
+
+static void
+read_user(struct relay *r)
+{
+    struct pcl_buf *b = r->to_target;
+    size_t before = pcl_buf_len(b);
+    ssize_t n;
+
+    n = pcl_buf_read_fd(b, r->p->in_fd);
+    if (n > 0) {
+        if (tap_data(r, PCL_RELAY_STDIN, pcl_buf_ptr(b) + before,
+                     (size_t)n) < 0) {
+            end(r, PCL_RELAY_END_ERROR);
+            return;
+        }
+        r->res->bytes_in += (uint64_t)n;
+    } else if (n == 0) {
+        r->stdin_open = false;
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        /* EIO: the bastion's terminal was hung up by sshd. */
+        debug("user input closed: %s", strerror(errno));
+        if (r->p->pty) {
+            end(r, PCL_RELAY_END_CLIENT);
+        } else {
+            r->stdin_open = false;
+        }
+    }
+}
+
+static void
+window_change(struct relay *r)
+{
+    struct winsize ws;
+    const struct pcl_relay_tap *t = r->p->tap;
+
+    if (!r->p->pty || ioctl(r->p->in_fd, TIOCGWINSZ, &ws) != 0) {
+        return;
+    }
+    if (t != NULL && t->resize != NULL &&
+        t->resize(t->ctx, ws.ws_col, ws.ws_row) < 0) {
+        end(r, PCL_RELAY_END_ERROR);
+        return;
+    }
+    (void)ssh_channel_change_pty_size(r->channel, ws.ws_col, ws.ws_row);
+}
+
+static void
+read_signals(struct relay *r)
+{
+    unsigned char sigs[32];
+    ssize_t n;
+    ssize_t i;
+
+    n = read(r->sig_pipe[0], sigs, sizeof(sigs));
+    for (i = 0; i < n; i++) {
+        if (sigs[i] == SIGWINCH) {
+            window_change(r);
+        } else {
+            r->res->signo = sigs[i];
+            end(r, PCL_RELAY_END_SIGNAL);
+        }
+    }
+}
+
+/* The target is finished with us once it closed or sent EOF on both
+ * streams and its exit status, and everything reached the user. */
+static bool
+finished(struct relay *r)
+{
+    int status;
+    char sig[8];
+    bool closed = ssh_channel_is_closed(r->channel) != 0;
+
+    if (!r->remote_eof[0] || !r->remote_eof[1]) {
+        return false;
+    }
+    if (pcl_buf_len(r->to_out) > 0 || pcl_buf_len(r->to_err) > 0) {
+        return false;
+    }
+    return closed || pcl_sshconn_exit(r->conn, &status, sig, sizeof(sig));
+}
+
+int
+pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
+              struct pcl_relay_result *res)
+{
+    struct relay *r = NULL;
+    struct pollfd pfd[5];
+    uint64_t last_keepalive;
+    int rc;
+
+    memset(res, 0, sizeof(*res));
+    res->exit_status = -1;
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        res->end = PCL_RELAY_END_ERROR;
+        return PCL_ERR_NOMEM;
+    }
+    r->conn = c;
+    r->session = pcl_sshconn_session(c);
+    r->channel = pcl_sshconn_channel(c);
+    r->p = p;
+    r->res = res;
+    r->stdin_open = true;
+    rc = setup(r);
+    if (rc != PCL_OK) {
+        res->end = PCL_RELAY_END_ERROR;
+        goto out;
+    }
+    if (p->pty) {
+        /* The client may have resized between pty-req and now. */
+        window_change(r);
+    }
+    last_keepalive = now_ms();
+
+    while (!r->done) {
+        int timeout = -1;
+        int sshfd = ssh_get_fd(r->session);
+        int nfds;
+        int i_in = -1;
+        int i_out;
+        int i_err = -1;
+        int i_ssh;
+        short ev;
+
+        pull(r, 0);
+        pull(r, 1);
+        push_user(r, r->to_out, p->out_fd);
+        push_user(r, r->to_err, p->err_fd);
+        push_target(r);
+        if (!r->done && r->remote_eof[0] && r->remote_eof[1]) {
+            /* Reads no longer pump libssh once both streams are at EOF;
+             * this does, without blocking, until exit-status or close. */
+            (void)ssh_channel_get_exit_status(r->channel);
+        }
+        if (r->done || finished(r)) {
+            end(r, PCL_RELAY_END_REMOTE);
+            break;
+        }
+
+        nfds = 0;
+        pfd[nfds].fd = r->sig_pipe[0];
+        pfd[nfds++].events = POLLIN;
+        if (r->stdin_open && pcl_buf_room(r->to_target) > 0) {
+            i_in = nfds;
+            pfd[nfds].fd = p->in_fd;
+            pfd[nfds++].events = POLLIN;
+        }
+        /* Polled even with nothing to write: POLLERR/POLLHUP tell that
+         * the user went away while the target is silent. */
+        i_out = nfds;
+        pfd[nfds].fd = p->out_fd;
+        pfd[nfds++].events = pcl_buf_len(r->to_out) > 0 ? POLLOUT : 0;
+        if (p->err_fd != p->out_fd) {
+            i_err = nfds;
+            pfd[nfds].fd = p->err_fd;
+            pfd[nfds++].events = pcl_buf_len(r->to_err) > 0 ? POLLOUT : 0;
+        } else if (pcl_buf_len(r->to_err) > 0) {
+            pfd[i_out].events = POLLOUT;
+        }
+        ev = 0;
+        if (pcl_buf_room(r->to_out) > 0 && pcl_buf_room(r->to_err) > 0) {
+            ev |= POLLIN;
+        }
+        if (ssh_get_poll_flags(r->session) & SSH_WRITE_PENDING) {
+            ev |= POLLOUT;
+        }
+        i_ssh = nfds;
+        pfd[nfds].fd = sshfd;
+        pfd[nfds++].events = ev;
+
+        if (p->keepalive_interval > 0) {
+            uint64_t due = last_keepalive + p->keepalive_interval * 1000ULL;
+            uint64_t now = now_ms();
+            timeout = due > now ? (int)(due - now) : 0;
+        }
+        if (poll(pfd, (nfds_t)nfds, timeout) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            error("poll: %s", strerror(errno));
+            end(r, PCL_RELAY_END_ERROR);
+            break;
+        }
+        if (pfd[0].revents & POLLIN) {
+            read_signals(r);
+        }
+        if (i_in >= 0 && (pfd[i_in].revents & (POLLIN | POLLHUP | POLLERR))) {
+            read_user(r);
+        }
+        if ((pfd[i_out].revents & (POLLERR | POLLHUP | POLLNVAL)) ||
+            (i_err >= 0 &&
+             (pfd[i_err].revents & (POLLERR | POLLHUP | POLLNVAL)))) {
+            /* With a PTY, POLLHUP on the terminal is the user leaving. */
+            debug("user side hung up");
+            end(r, PCL_RELAY_END_CLIENT);
+        }
+        if (pfd[i_ssh].revents & POLLOUT) {
+            (void)ssh_blocking_flush(r->session, 0);
+        }
+        if (pfd[i_ssh].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            /* Let libssh read what is left and notice the loss itself. */
+            pull(r, 0);
+            pull(r, 1);
+            if (!r->remote_eof[0] && !ssh_is_connected(r->session)) {
+                end(r, PCL_RELAY_END_ERROR);
+            }
+        }
+        if (p->keepalive_interval > 0 &&
+            now_ms() >= last_keepalive + p->keepalive_interval * 1000ULL) {
+            (void)ssh_send_keepalive(r->session);
+            last_keepalive = now_ms();
+        }
+    }
+
+    /* Whatever is still buffered toward the user is delivered when the
+     * target ended the session; nobody is listening otherwise. */
+    if (res->end == PCL_RELAY_END_REMOTE) {
+        int fl_out = fcntl(p->out_fd, F_GETFL);
+        if (fl_out >= 0) {
+            (void)fcntl(p->out_fd, F_SETFL, fl_out & ~O_NONBLOCK);
+        }
+        r->done = false;
+        push_user(r, r->to_out, p->out_fd);
+        push_user(r, r->to_err, p->err_fd);
+        r->done = true;
+    }
+    (void)pcl_sshconn_exit(c, &res->exit_status, res->exit_signal,
+                           sizeof(res->exit_signal));
+    rc = res->end == PCL_RELAY_END_ERROR ? PCL_ERR_CONNECT : PCL_OK;
+out:
+    teardown(r);
+    explicit_bzero(r->chunk, sizeof(r->chunk));
+    free(r);
+    return rc;
+}
