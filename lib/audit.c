@@ -132,7 +132,8 @@ pcl_audit_emit(struct pcl_audit *a, const char *event,
         }
     }
     if (a->fd >= 0) {
-        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+        text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+                                                   JSON_C_TO_STRING_NOSLASHESCAPE);
         len = strlen(text);
         line = malloc(len + 2);
         if (line == NULL) {
