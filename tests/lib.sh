@@ -507,13 +507,15 @@ tssh() {
 }
 
 # ------------------------------------------------------------ audit log
-# pcl_audit_events FILTER [JQ-ARGS]: the audit events (one JSON per line) matching a
-# jq filter, e.g. 'select(.event=="decision" and .decision=="deny")'.
+# pcl_audit_events FILTER [JQ-ARGS]: the audit events (one JSON per line)
+# matching a jq filter, e.g. 'select(.event=="decision" and .decision=="deny")'.
+# A line that is not JSON makes jq complain on stderr and print nothing
+# more, so a broken log fails the check that wanted an event.
 # Further arguments go to jq (e.g. --arg fp "$fp").
 pcl_audit_events() {
     local f=$1
     shift
-    jq -c "$@" "$f" "$SCRATCH/log/audit.json" 2>&1
+    jq -c "$@" "$f" "$SCRATCH/log/audit.json"
 }
 
 # pcl_audit_mark: remembers the audit log's size; pcl_audit_new prints only
@@ -525,7 +527,7 @@ pcl_audit_mark() {
 pcl_audit_new() {
     local f=$1
     shift
-    tail -c +"$((PCL_AUDIT_OFF + 1))" "$SCRATCH/log/audit.json" | jq -c "$@" "$f" 2>&1
+    tail -c +"$((PCL_AUDIT_OFF + 1))" "$SCRATCH/log/audit.json" | jq -c "$@" "$f"
 }
 
 # Number of public key logins the target sshd accepted so far (to prove

@@ -58,6 +58,17 @@ append() {
     printf '%s\n' "$@" >> "$f"
 }
 
+# insert_after HEADER FILE TEXT: inserts the line TEXT right after the line
+# HEADER (exact); LINENO_OF is its line number.
+insert_after() {
+    local h
+    h=$(grep -nxF -- "$1" "$2" | head -n 1 | cut -d: -f1)
+    [ -n "$h" ] || fatal "no line '$1' in $2"
+    sed -i "${h}a\\
+$3" "$2"
+    LINENO_OF=$((h + 1))
+}
+
 # expect_diag FILE LINE [TOKEN]: -t exits 1 and reports FILE:LINE (TOKEN,
 # when given, in that message); every other stderr line is either another
 # report for that same line or a "portcullis: " summary, so a mistake is
@@ -99,9 +110,9 @@ expect_eq "stderr" "" "$ERR"
 
 trace "portcullis.conf: unknown key"
 restore
-append "$CONF" "[proxy]" "no-such-key = 1"
+insert_after '[proxy]' "$CONF" "no-such-key = 1"
 run_check
-expect_diag "$CONF" $((LINENO_OF + 1)) "no-such-key"
+expect_diag "$CONF" "$LINENO_OF" "no-such-key"
 
 trace "portcullis.conf: unknown section"
 restore
@@ -126,9 +137,9 @@ done
 
 trace "portcullis.conf: key outside of its section ([audit] key in [proxy])"
 restore
-append "$CONF" "[proxy]" "json-log = /tmp/x.json"
+insert_after '[proxy]' "$CONF" "json-log = /tmp/x.json"
 run_check
-expect_diag "$CONF" $((LINENO_OF + 1)) "json-log"
+expect_diag "$CONF" "$LINENO_OF" "json-log"
 
 trace "policy.conf: unknown key in a target"
 restore

@@ -80,13 +80,13 @@ expect_eq "tree on the target" "$WANT" "$(manifest "$HOME_A/up")"
 trace "tar stream from the target: ssh bastion db01 -- tar c | tar x"
 mkdir -p "$SCRATCH/untar"
 bssh "$USER_A" db01 -- tar cf - -C up . 2> "$SCRATCH/tar.err" |
-    tar xf - -C "$SCRATCH/untar"
+    tar xpf - -C "$SCRATCH/untar"
 rc=("${PIPESTATUS[@]}")
 expect_eq "exit statuses (ssh, tar) ($(head -c 300 "$SCRATCH/tar.err"))" "0 0" "${rc[*]}"
 expect_eq "tree" "$WANT" "$(manifest "$SCRATCH/untar")"
 
 trace "tar stream to the target: tar c | ssh bastion db01 -- tar x"
-tar cf - -C "$SRC" . | bssh "$USER_A" db01 -- 'mkdir -p up2 && tar xf - -C up2' \
+tar cf - -C "$SRC" . | bssh "$USER_A" db01 -- 'mkdir -p up2 && tar xpf - -C up2' \
     2> "$SCRATCH/tar.err"
 rc=("${PIPESTATUS[@]}")
 expect_eq "exit statuses (tar, ssh) ($(head -c 300 "$SCRATCH/tar.err"))" "0 0" "${rc[*]}"

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The whole test suite, from a fresh Debian 12 machine (as root): installs
+# the packages, builds with -Werror, runs `make check` (unit tests, man page
+# lint, integration tests against real sshd and ssh on 127.0.0.1) and
+# `make distcheck`, then prints one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh || exit 1
+./scripts/build.sh || exit 1
+
+status=0
+make -j2 check || status=1
+# Every test's result line, for the summary and for whoever reads the log.
+pass=0; fail=0; skip=0
+for trs in $(find tests -name '*.trs' | sort); do
+    res=$(sed -n 's/^:test-result: //p' "$trs" | head -1)
+    case "$res" in
+    PASS|XFAIL) pass=$((pass + 1)) ;;
+    SKIP) skip=$((skip + 1)) ;;
+    *) fail=$((fail + 1)); echo "FAILED: ${trs%.trs}"; cat "${trs%.trs}.log" 2>/dev/null | tail -40 ;;
+    esac
+done
+
+if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
+    # distcheck builds from the tarball in a read-only source tree and runs
+    # the whole check there again: it proves the tarball is complete.
+    if make distcheck >distcheck.log 2>&1; then
+        pass=$((pass + 1)); echo "PASS: make distcheck"
+    else
+        fail=$((fail + 1)); status=1; echo "FAIL: make distcheck"; tail -40 distcheck.log
+    fi
+fi
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ] && [ "$status" -eq 0 ]
