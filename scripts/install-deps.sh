@@ -11,7 +11,7 @@ PACKAGES=(
     libssh-dev libssl-dev libcurl4-openssl-dev libjson-c-dev libpam0g-dev
     libaudit-dev libinih-dev libpcre2-dev libcmocka-dev
     openssh-server openssh-client
-    mandoc rsync expect python3 procps passwd coreutils
+    mandoc rsync expect jq python3 procps passwd coreutils
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -528,9 +528,11 @@ run_session(struct proxy *px, const struct pcl_decision *d,
         memset(&pty, 0, sizeof(pty));
         if (want_pty) {
             pty.term = px->env.term;
+            /* The client's size as sshd set it, 0x0 included, as a
+             * direct ssh would send it; 80x24 only if it cannot be read. */
             pty.cols = 80;
             pty.rows = 24;
-            if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+            if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
                 pty.cols = ws.ws_col;
                 pty.rows = ws.ws_row;
             }
