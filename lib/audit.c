@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "portcullis/err.h"
+#include "portcullis/file.h"
 #include "portcullis/log.h"
 
 struct pcl_audit {
@@ -34,14 +36,24 @@ pcl_audit_open(const char *json_log, bool use_syslog, struct pcl_audit **out)
     a->fd = -1;
     a->use_syslog = use_syslog;
     if (json_log != NULL && json_log[0] != '\0') {
-        a->fd = open(json_log,
-                     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW |
-                         O_NOCTTY,
-                     0640);
+        struct stat st;
+        /* Never created here: a file made by the first user to connect
+         * would be theirs. make install creates it root:portcullis 0660. */
+        a->fd = open(json_log, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+                                   O_NOCTTY);
         if (a->fd < 0) {
             error("cannot open event log %s: %s", json_log, strerror(errno));
             free(a);
             return PCL_ERR_SYSTEM;
+        }
+        if (fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+            (st.st_uid != 0 && st.st_uid != pcl_file_trusted_uid()) ||
+            (st.st_mode & S_IWOTH) != 0) {
+            error("event log %s: not a regular file owned by root and "
+                  "closed to others", json_log);
+            close(a->fd);
+            free(a);
+            return PCL_ERR_PERM;
         }
     }
     *out = a; /* transfer ownership */

@@ -338,6 +338,36 @@ read_signals(struct relay *r)
     }
 }
 
+/* True when there is work poll(2) would not wake us for: libssh holds
+ * channel data (or an EOF) we have room for, read from a socket that may be
+ * drained already; or a window adjust it processed while we read lets the
+ * user's pending input go out now. */
+static bool
+libssh_pending(struct relay *r)
+{
+    int i;
+    int rc;
+
+    if (pcl_buf_len(r->to_target) > 0 &&
+        ssh_channel_window_size(r->channel) > 0 &&
+        (ssh_get_poll_flags(r->session) & SSH_WRITE_PENDING) == 0 &&
+        ssh_channel_is_open(r->channel)) {
+        return true;
+    }
+
+    for (i = 0; i < 2; i++) {
+        if (r->remote_eof[i] ||
+            pcl_buf_room(i == 0 ? r->to_out : r->to_err) == 0) {
+            continue;
+        }
+        rc = ssh_channel_poll(r->channel, i);
+        if (rc > 0 || rc == SSH_EOF) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The target is finished with us once it closed or sent EOF on both
  * streams and its exit status, and everything reached the user. */
 static bool
@@ -399,11 +429,13 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
         int i_ssh;
         short ev;
 
+        /* Writing to the channel can make libssh read packets, data
+         * included, into its buffers: pull after pushing. */
+        push_target(r);
         pull(r, 0);
         pull(r, 1);
         push_user(r, r->to_out, p->out_fd);
         push_user(r, r->to_err, p->err_fd);
-        push_target(r);
         if (!r->done && r->remote_eof[0] && r->remote_eof[1]) {
             /* Reads no longer pump libssh once both streams are at EOF;
              * this does, without blocking, until exit-status or close. */
@@ -445,7 +477,9 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
         pfd[nfds].fd = sshfd;
         pfd[nfds++].events = ev;
 
-        if (p->keepalive_interval > 0) {
+        if (libssh_pending(r)) {
+            timeout = 0;
+        } else if (p->keepalive_interval > 0) {
             uint64_t due = last_keepalive + p->keepalive_interval * 1000ULL;
             uint64_t now = now_ms();
             timeout = due > now ? (int)(due - now) : 0;
@@ -492,9 +526,13 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
     /* Whatever is still buffered toward the user is delivered when the
      * target ended the session; nobody is listening otherwise. */
     if (res->end == PCL_RELAY_END_REMOTE) {
-        int fl_out = fcntl(p->out_fd, F_GETFL);
-        if (fl_out >= 0) {
-            (void)fcntl(p->out_fd, F_SETFL, fl_out & ~O_NONBLOCK);
+        int fds[2] = { p->out_fd, p->err_fd };
+        int i;
+        for (i = 0; i < 2; i++) {
+            int fl = fcntl(fds[i], F_GETFL);
+            if (fl >= 0) {
+                (void)fcntl(fds[i], F_SETFL, fl & ~O_NONBLOCK);
+            }
         }
         r->done = false;
         push_user(r, r->to_out, p->out_fd);

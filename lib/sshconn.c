@@ -322,6 +322,15 @@ set_keepalive(ssh_session s, const struct pcl_sshconn_params *p)
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle, sizeof(idle));
     (void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+    /* SSH keepalives are sent every interval; if none is acknowledged by
+     * the target's TCP for count intervals, the target is gone. TCP keepalive
+     * probes alone would wait for the retransmission timeout (minutes). */
+    {
+        unsigned int user_timeout = (unsigned int)idle * (unsigned int)cnt *
+                                    1000U;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+                         sizeof(user_timeout));
+    }
 }
 
 int

@@ -46,6 +46,18 @@
 #define RELAY_BUFFER (256 * 1024) /* bytes per direction */
 #define MAX_GROUPS 256
 
+#ifdef __SANITIZE_ADDRESS__
+/* A set-id process is not dumpable, so LeakSanitizer cannot read its own
+ * memory map and would abort every run; leaks are checked by the unit
+ * tests (which are not set-id) and with valgrind. ASan builds only. */
+const char *__asan_default_options(void);
+const char *
+__asan_default_options(void)
+{
+    return "detect_leaks=0";
+}
+#endif
+
 /* Everything one invocation knows, passed around instead of globals. */
 struct proxy {
     const char *config_path;
@@ -189,13 +201,19 @@ identify(struct proxy *px)
         return PCL_ERR_NOTFOUND;
     }
     snprintf(px->user, sizeof(px->user), "%s", pw->pw_name);
+    /* Every group must be known, or a "!group:" exclusion could be
+     * missed: too many groups, or one whose name cannot be looked up
+     * (directory down), fails closed. */
     if (getgrouplist(px->user, pw->pw_gid, gids, &ngids) < 0) {
-        ngids = MAX_GROUPS; /* more groups than we keep: first ones */
+        error("%s is in more than %d groups", px->user, MAX_GROUPS);
+        return PCL_ERR_TOOBIG;
     }
-    for (i = 0; i < ngids && px->ngroups < MAX_GROUPS; i++) {
+    for (i = 0; i < ngids; i++) {
         struct group *gr = getgrgid(gids[i]);
         if (gr == NULL) {
-            continue;
+            error("group %ld of %s has no name (group database "
+                  "unavailable?)", (long)gids[i], px->user);
+            return PCL_ERR_NOTFOUND;
         }
         px->groups[px->ngroups] = strdup(gr->gr_name);
         if (px->groups[px->ngroups] == NULL) {
@@ -613,6 +631,11 @@ run_session(struct proxy *px, const struct pcl_decision *d,
 static int
 run_verb(struct proxy *px, const struct pcl_cmdline *cl)
 {
+    bool known = strcmp(cl->verb, "list") == 0 ||
+                 strcmp(cl->verb, "help") == 0;
+
+    emit_decision(px, NULL, NULL, cl->verb, known, "builtin",
+                  known ? "built-in command" : "command not available");
     if (strcmp(cl->verb, "list") == 0) {
         return list_targets(px);
     }
@@ -739,7 +762,10 @@ main(int argc, char **argv)
     }
     source_of(&px);
     if (identify(&px) != PCL_OK) {
-        fatal(EXIT_SOFTWARE, "uid %ld has no passwd entry", (long)getuid());
+        error("cannot establish the identity of uid %ld", (long)getuid());
+        tell("cannot establish who you are; contact the bastion "
+             "administrators");
+        return EXIT_CONFIG;
     }
     if (pcl_audit_open(px.conf->json_log, px.conf->audit_syslog,
                        &px.audit) != PCL_OK) {
@@ -768,6 +794,8 @@ main(int argc, char **argv)
     if (cl.kind == PCL_CMDLINE_MENU) {
         const struct pcl_target *t;
         if (!isatty(STDIN_FILENO)) {
+            emit_decision(&px, NULL, NULL, NULL, true, "builtin",
+                          "list of targets");
             rc = list_targets(&px);
             goto out;
         }

@@ -231,6 +231,11 @@ pcl_create_users() {
     for u in "$USER_A" "$USER_B"; do
         getent passwd "$u" >/dev/null && fatal "user $u already exists"
         # '*' and not '!': with UsePAM no, sshd treats '!' as locked.
+        # bash and not /bin/sh: sshd runs ForceCommand as `SHELL -c CMD`,
+        # and bash execs a lone command while Debian's dash (0.5.12) forks
+        # and waits, so with dash a signal the proxy re-raises would reach
+        # sshd as "exit 128+N" instead of exit-signal (exec.sh compares
+        # with a direct ssh).  Users whose login shell is dash get that.
         pcl_retry useradd -m -d "$SCRATCH/home/$u" -s /bin/bash -p '*' \
             -G "$EXTRA_GROUP" "$u" >/dev/null ||
             fatal "useradd $u failed"
@@ -312,7 +317,7 @@ pcl_start_sshd() {
     local d="$SCRATCH/$name"
     mkdir -p "$d"
     # sshd's privilege separation directory; absent on a fresh container.
-    [ -d /run/sshd ] || mkdir -p -m 0755 /run/sshd
+    [ -d /run/sshd ] || mkdir -m 0755 /run/sshd
     pcl_port_free "$port" || fatal "port $port is busy; cannot start $name sshd"
     [ -f "$d/host_ed25519" ] || pcl_keygen "$d/host_ed25519"
     cat > "$d/sshd_config" <<EOF
@@ -445,24 +450,29 @@ EOF
     chmod 0644 "$SCRATCH/etc/policy.conf"
 }
 
-# pcl_policy_target NAME PORT [HOSTKEY_PUB_FILE] [EXTRA_LINES]: appends a
-# target on 127.0.0.1:PORT pinned to the host key in HOSTKEY_PUB_FILE
-# (default: the main target's).  Accounts: USER_A (default), USER_B;
-# credential: the key "db01"; allowed: group EXTRA_GROUP except USER_B.
+# pcl_policy_target NAME PORT [HOSTKEY_PUB_FILE] [LINES]: appends a target
+# on 127.0.0.1:PORT pinned to the host key in HOSTKEY_PUB_FILE (default:
+# the main target's).  Defaults: accounts USER_A (the default) and USER_B,
+# credential = the key "db01", allowed: group EXTRA_GROUP except USER_B.
+# LINES ("key = value" per line) replace the defaults of the same keys.
 pcl_policy_target() {
     local name=$1 port=$2 hk=${3:-$SCRATCH/target/host_ed25519.pub} extra=${4:-}
-    cat >> "$SCRATCH/etc/policy.conf" <<EOF
-
-[target $name]
-description = test target $name
+    local l k defaults
+    defaults="description = test target $name
 host = 127.0.0.1
 port = $port
 accounts = $USER_A, $USER_B
 credential = db01
 host-key = $(pcl_pubkey "$hk")
-allow = group:$EXTRA_GROUP, !user:$USER_B
-$extra
-EOF
+allow = group:$EXTRA_GROUP, !user:$USER_B"
+    {
+        printf '\n[target %s]\n' "$name"
+        while IFS= read -r l; do
+            k=${l%% = *}
+            printf '%s\n' "$extra" | grep -q "^$k = " || printf '%s\n' "$l"
+        done <<< "$defaults"
+        [ -z "$extra" ] || printf '%s\n' "$extra"
+    } >> "$SCRATCH/etc/policy.conf"
 }
 
 # ------------------------------------------------------------ clients

@@ -16,10 +16,12 @@ struct pcl_audit_field {
 };
 
 /*
- * Opens the sinks: json_log is a path appended to with O_APPEND (NULL or ""
- * for none), use_syslog adds an authpriv line per event. Returns 0 with
- * *out owned by the caller (pcl_audit_close), PCL_ERR_SYSTEM when the log
- * cannot be opened, or PCL_ERR_NOMEM.
+ * Opens the sinks: json_log is an existing regular file owned by root (or
+ * the invoking user when unprivileged), not writable by others, appended to
+ * with O_APPEND (NULL or "" for none); use_syslog adds an authpriv line per
+ * event. Returns 0 with *out owned by the caller (pcl_audit_close),
+ * PCL_ERR_SYSTEM when the log cannot be opened, PCL_ERR_PERM when it is
+ * unsafe, or PCL_ERR_NOMEM.
  */
 int pcl_audit_open(const char *json_log, bool use_syslog,
                    struct pcl_audit **out);

@@ -153,12 +153,19 @@ append "$POLICY" "" "[server db09]" "host = 127.0.0.1"
 run_check
 expect_diag "$POLICY" $((LINENO_OF + 1)) "server"
 
+trace "policy.conf: [defaults] port and connect-timeout (spec keys) are accepted"
+restore
+sed -i 's/^\[defaults\]$/[defaults]\nport = 22\nconnect-timeout = 5s/' "$POLICY"
+run_check
+expect_eq "exit status ($ERR)" 0 "$RC"
+
 trace "policy.conf: bad duration in [defaults]"
 restore
 sed -i 's/^\[defaults\]$/[defaults]\nconnect-timeout = -5/' "$POLICY"
 run_check
 expect_diag "$POLICY" "$(grep -n '^connect-timeout' "$POLICY" | cut -d: -f1)" \
     "connect-timeout"
+expect_nomatch "a bad value, not an unknown key" "unknown key" "$ERR"
 
 trace "policy.conf: target without host (reported at its header)"
 restore
@@ -295,6 +302,37 @@ ERR=$(cat "$SCRATCH/err")
 expect_eq "exit status" 1 "$RC"
 expect_match "message names the link" "$SCRATCH/etc/link.conf" "$ERR"
 rm -f "$SCRATCH/etc/link.conf"
+
+# Without set-id (a developer's private bastion: a plain copy of the
+# binary), files owned by the invoking user are trusted, still not when
+# others may write them.
+install -o root -g root -m 0755 "$PCL_PROXY" "$SCRATCH/bin/portcullis-plain"
+DEV=$SCRATCH/home/$USER_A/dev
+install -d -o "$USER_A" -m 0755 "$DEV"
+install -d -o "$USER_A" -m 0700 "$DEV/keys"
+sed -e "s|^policy = .*|policy = $DEV/policy.conf|" \
+    -e "s|^credentials = .*|credentials = $DEV/keys|" \
+    -e "s|^json-log = .*|json-log = |" "$SCRATCH/good.conf" > "$DEV/portcullis.conf"
+cp "$SCRATCH/good.policy" "$DEV/policy.conf"
+chown "$USER_A" "$DEV/portcullis.conf" "$DEV/policy.conf"
+chmod 0644 "$DEV/portcullis.conf" "$DEV/policy.conf"
+run_dev() {
+    setpriv --reuid="$USER_A" --regid="$(id -g "$USER_A")" --init-groups \
+        "$SCRATCH/bin/portcullis-plain" -t -f "$DEV/portcullis.conf" \
+        > "$SCRATCH/out" 2> "$SCRATCH/err"
+    RC=$?
+    ERR=$(cat "$SCRATCH/err")
+}
+
+trace "not set-id: files owned by the invoking user are accepted"
+run_dev
+expect_eq "exit status ($ERR)" 0 "$RC"
+
+trace "not set-id: a user-owned but world-writable policy.conf is refused"
+chmod 0666 "$DEV/policy.conf"
+run_dev
+expect_eq "exit status" 1 "$RC"
+expect_match "message names the file" "^$DEV/policy.conf(:[0-9]+)?: .+" "$ERR"
 
 trace "-T dumps every key as section.key = value, with the file's values"
 restore

@@ -69,25 +69,22 @@ done
 for sig in TERM KILL HUP; do
     trace "death by SIG$sig: same exit status and stderr as a direct ssh, sent as exit-signal"
     CMD="echo before; kill -$sig \$\$; echo after"
-    via_bastion "sig$sig" "$USER_A" -v db01 -- "$CMD"
-    direct "sig${sig}d" "$USER_A" -v "$CMD"
-    same_file "stdout" "$T/sig${sig}d.out" "$T/sig$sig.out"
-    expect_eq "exit status" "$(cat "$T/sig${sig}d.rc")" "$(cat "$T/sig$sig.rc")"
-    # -v adds debug1 lines naming host and port: compare the rest, and the
-    # channel requests that carried the end of the command.
-    expect_eq "stderr (without debug lines)" \
-        "$(grep -v '^debug1:' "$T/sig${sig}d.err")" \
-        "$(grep -v '^debug1:' "$T/sig$sig.err")"
-    expect_eq "exit-status/exit-signal requests" \
-        "$(grep -o 'rtype exit-[a-z]*' "$T/sig${sig}d.err")" \
-        "$(grep -o 'rtype exit-[a-z]*' "$T/sig$sig.err")"
+    via_bastion "sig$sig" "$USER_A" db01 -- "$CMD"
+    direct "sig${sig}d" "$USER_A" "$CMD"
+    same_as_direct "killed by SIG$sig" "sig$sig" "sig${sig}d"
+    # ssh -v names the channel request that ended the command: the
+    # target's exit-signal must reach the client as exit-signal too.
+    via_bastion "sigv$sig" "$USER_A" -v db01 -- "$CMD"
+    direct "sigv${sig}d" "$USER_A" -v "$CMD"
+    expect_eq "exit-status/exit-signal requests seen by ssh -v" \
+        "$(grep -o 'rtype exit-[a-z]*' "$T/sigv${sig}d.err")" \
+        "$(grep -o 'rtype exit-[a-z]*' "$T/sigv$sig.err")"
 done
 ev=$(pcl_audit_events 'select(.event=="session-end" and .exit_signal=="TERM")')
 [ -n "$ev" ] || fail "no session-end audit event with exit_signal TERM"
 
 trace "64 MiB of random data through stdin and back (cat), byte-exact"
 head -c 64M /dev/urandom > "$T/big"
-PCL_AUDIT_OFF=0
 pcl_audit_mark
 STDIN=$T/big via_bastion big "$USER_A" db01 -- cat
 expect_eq "exit status ($(head -c 300 "$T/big.err"))" 0 "$(cat "$T/big.rc")"
@@ -161,6 +158,40 @@ trace "db01 -- CMD containing a newline reaches the shell as two lines"
 via_bastion nl "$USER_A" db01 -- $'echo one\necho two'
 direct nld "$USER_A" $'echo one\necho two'
 same_as_direct "newline in command" nl nld
+
+trace "exec with -tt gets a PTY on the target, without -t none (as direct)"
+CMD='if [ -t 0 ]; then echo tty-yes; else echo tty-no; fi; echo "T=$TERM"; echo err >&2'
+TERM=vt220 via_bastion ptyt "$USER_A" -tt db01 -- "$CMD"
+TERM=vt220 direct ptytd "$USER_A" -tt "$CMD"
+same_as_direct "with -tt" ptyt ptytd
+expect_match "pty" '^tty-yes' "$(cat "$T/ptyt.out")"
+via_bastion ptyn "$USER_A" -T db01 -- "$CMD"
+direct ptynd "$USER_A" -T "$CMD"
+same_as_direct "with -T" ptyn ptynd
+expect_match "no pty" '^tty-no' "$(cat "$T/ptyn.out")"
+
+trace "the client goes away mid-command: the proxy ends, session-end end=client"
+pcl_audit_mark
+pcl_bssh_argv "$USER_A"
+"${PCL_ARGV[@]}" db01 -- 'echo started; exec sleep 30' < /dev/null > "$T/gone.out" 2>&1 &
+client=$!
+started() {
+    [ -n "$(pcl_audit_new 'select(.event=="session-start" and .command=="echo started; exec sleep 30") | .pid' -r)" ] &&
+        grep -q started "$T/gone.out"
+}
+if pcl_wait_for 15 started; then
+    proxy=$(pcl_audit_new 'select(.event=="session-start" and .command=="echo started; exec sleep 30") | .pid' -r)
+    kill -TERM "$client"
+    wait "$client" 2>/dev/null
+    pcl_wait_for 10 pcl_not_running "$proxy" ||
+        fail "proxy pid $proxy still running 10 s after its client went away"
+    ev=$(pcl_audit_new 'select(.event=="session-end" and .pid==$p) | .end' -r --arg p "$proxy")
+    expect_eq "session-end end" client "$ev"
+else
+    kill -TERM "$client" 2>/dev/null
+    wait "$client" 2>/dev/null
+    fail "session never started: $(cat "$T/gone.out")"
+fi
 
 trace "ACCOUNT@TARGET picks the account; the default is the first listed"
 via_bastion acct_default "$USER_A" db01 -- id -un

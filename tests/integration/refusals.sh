@@ -130,16 +130,23 @@ expect_audit "connect-failure for weakcipher" \
     'select(.event=="connect-failure" and .target=="weakcipher")'
 
 trace "target refuses the vaulted key: 255, message about authentication"
+pcl_audit_mark
 mv "$SCRATCH/target_keys/$USER_B" "$SCRATCH/target_keys/$USER_B.off"
 req noauth "$USER_A" "$USER_B@db01" -- id
 mv "$SCRATCH/target_keys/$USER_B.off" "$SCRATCH/target_keys/$USER_B"
 expect_eq "exit status" 255 "$RC"
-expect_match "message" '^portcullis: .*[Aa]uthenticat' "$ERR"
+expect_match "message" '^portcullis: .*([Aa]uthenticat|credential)' "$ERR"
+expect_audit "connect-failure for $USER_B@db01" \
+    'select(.event=="connect-failure" and .target=="db01" and .account==$a)' \
+    --arg a "$USER_B"
 
 trace "target down (connection refused): 255, message"
+pcl_audit_mark
 req down "$USER_A" down -- id
 expect_eq "exit status" 255 "$RC"
 expect_match "message" '^portcullis: ' "$ERR"
+expect_audit "connect-failure for down" \
+    'select(.event=="connect-failure" and .target=="down")'
 
 # Smuggling: each would run `touch $PWN/N` somewhere if any shell saw it.
 PWN=$SCRATCH/pwn
@@ -154,7 +161,9 @@ while IFS= read -r line; do
     trace "smuggling attempt $n: $(printf '%q' "$attempt"): 64, nothing runs"
     pcl_audit_mark
     logins=$(pcl_target_logins)
-    req "smuggle$n" "$USER_A" "$attempt"
+    # "--": the local ssh must not take "-o..." as its own option; it
+    # sends the rest verbatim as the command.
+    req "smuggle$n" "$USER_A" -- "$attempt"
     expect_eq "exit status" 64 "$RC"
     expect_match "message" '^portcullis: ' "$ERR"
     expect_eq "stdout" "" "$OUT"
