@@ -133,6 +133,22 @@ pcl_proc_env_clear(struct pcl_proc_env *env)
 }
 
 int
+pcl_proc_drop_group(void)
+{
+    gid_t rgid = getgid();
+    gid_t r, e, sv;
+
+    if (setresgid(rgid, rgid, rgid) != 0) {
+        return PCL_ERR_SYSTEM;
+    }
+    if (getresgid(&r, &e, &sv) != 0 || r != rgid || e != rgid ||
+        sv != rgid) {
+        return PCL_ERR_SYSTEM;
+    }
+    return PCL_OK;
+}
+
+int
 pcl_proc_session_id(char *out, size_t outlen)
 {
     unsigned char raw[16];

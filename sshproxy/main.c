@@ -500,6 +500,15 @@ run_session(struct proxy *px, const struct pcl_decision *d,
         return EXIT_CONFIG;
     }
 
+    /* Everything group portcullis opens is open now (event log, key):
+     * the target leg runs without the privilege. */
+    if (pcl_proc_drop_group() != PCL_OK) {
+        pcl_file_secret_free(key, keylen);
+        error("cannot drop group privilege: %s", strerror(errno));
+        tell("internal error");
+        return EXIT_SOFTWARE;
+    }
+
     memset(&sp, 0, sizeof(sp));
     sp.host = pcl_target_host(t);
     sp.port = pcl_target_port(t);

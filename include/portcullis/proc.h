@@ -31,6 +31,14 @@ int pcl_proc_take_env(struct pcl_proc_env *env);
 /* Frees the strings of env; safe on a zeroed struct. */
 void pcl_proc_env_clear(struct pcl_proc_env *env);
 
+/*
+ * Drops the set-group-id privilege for good (real, effective and saved gid
+ * become the real gid) once every file that needs it is open, so that the
+ * target leg runs without it. Returns 0 or PCL_ERR_SYSTEM (checked: the
+ * privilege must be gone, not merely asked to go).
+ */
+int pcl_proc_drop_group(void);
+
 /* Fills out (outlen >= 33) with 32 hex digits of fresh randomness: the
  * session id. Returns 0 or PCL_ERR_CRYPTO. */
 int pcl_proc_session_id(char *out, size_t outlen);
