@@ -71,6 +71,7 @@ struct pcl_target {
     struct allow_entry *allow;
     size_t nallow;
     char *algos[ALGO_COUNT];
+    unsigned connect_timeout; /* seconds; 0: portcullis.conf's */
     int seen_line[16];
 };
 
@@ -79,16 +80,19 @@ struct pcl_policy {
     struct pcl_target **targets;
     size_t ntargets;
     unsigned default_port;
+    unsigned default_connect_timeout;
     char *default_algos[ALGO_COUNT];
 };
 
 /* Keys of each section; the man page test walks these tables. */
 static const char *const target_keys[] = {
     "description", "host", "port", "accounts", "credential", "host-key",
-    "allow", "kex", "ciphers", "macs", "host-key-algorithms", NULL,
+    "allow", "kex", "ciphers", "macs", "host-key-algorithms",
+    "connect-timeout", NULL,
 };
 static const char *const default_keys[] = {
-    "port", "kex", "ciphers", "macs", "host-key-algorithms", NULL,
+    "port", "kex", "ciphers", "macs", "host-key-algorithms",
+    "connect-timeout", NULL,
 };
 
 static void
@@ -413,6 +417,21 @@ check_host_key(struct load_ctx *ctx, const char *value)
 }
 
 static bool
+parse_timeout(struct load_ctx *ctx, const char *value, unsigned *out)
+{
+    unsigned u;
+
+    if (pcl_parse_seconds(value, &u) != PCL_OK || u == 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "connect-timeout: invalid duration \"%.64s\" (use N, "
+                     "Ns, Nm or Nh, more than 0)", value);
+        return false;
+    }
+    *out = u;
+    return true;
+}
+
+static bool
 target_key(struct load_ctx *ctx, const char *key, const char *value)
 {
     struct pcl_target *t = ctx->cur;
@@ -466,6 +485,9 @@ target_key(struct load_ctx *ctx, const char *key, const char *value)
     if (strcmp(key, "accounts") == 0) {
         return pcl_parse_list(value, add_account, ctx) == 0;
     }
+    if (strcmp(key, "connect-timeout") == 0) {
+        return parse_timeout(ctx, value, &t->connect_timeout);
+    }
     if (strcmp(key, "credential") == 0) {
         if (!check_credential(ctx, value)) {
             return false;
@@ -509,6 +531,9 @@ defaults_key(struct load_ctx *ctx, const char *key, const char *value)
         return false;
     }
     ctx->defaults_seen[ki] = ctx->line;
+    if (strcmp(key, "connect-timeout") == 0) {
+        return parse_timeout(ctx, value, &ctx->p->default_connect_timeout);
+    }
     if (strcmp(key, "port") == 0) {
         if (pcl_parse_uint(value, 65535, &u) != PCL_OK || u == 0) {
             pcl_diag_add(ctx->diag, ctx->file, ctx->line,
@@ -644,6 +669,9 @@ finish(struct load_ctx *ctx)
         }
         if (!t->port_set) {
             t->port = p->default_port;
+        }
+        if (t->connect_timeout == 0) {
+            t->connect_timeout = p->default_connect_timeout;
         }
         if (t->credential == NULL) {
             t->credential = strdup("%t");
@@ -892,6 +920,12 @@ unsigned
 pcl_target_port(const struct pcl_target *t)
 {
     return t->port;
+}
+
+unsigned
+pcl_target_connect_timeout(const struct pcl_target *t)
+{
+    return t->connect_timeout;
 }
 
 const char *

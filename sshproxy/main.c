@@ -483,9 +483,12 @@ run_session(struct proxy *px, const struct pcl_decision *d,
             PCL_OK ||
         (size_t)snprintf(path, sizeof(path), "%s/%s", px->conf->credentials,
                          credname) >= sizeof(path)) {
+        const struct pcl_audit_field f[] = {
+            { "reason", "credential name too long" },
+        };
         error("credential name for %s too long", target);
-        tell("no credential for %s; contact the bastion administrators",
-             target);
+        emit(px, "connect-failure", target, d->account, command, f, 1);
+        tell("configuration error; contact the bastion administrators");
         return EXIT_CONFIG;
     }
     rc = pcl_file_read_secret(path, CREDENTIAL_MAX, &key, &keylen, why,
@@ -495,8 +498,7 @@ run_session(struct proxy *px, const struct pcl_decision *d,
         error("session %s: credential for %s unusable: %s", px->session_id,
               target, why);
         emit(px, "connect-failure", target, d->account, command, f, 1);
-        tell("no usable credential for %s; contact the bastion "
-             "administrators", target);
+        tell("configuration error; contact the bastion administrators");
         return EXIT_CONFIG;
     }
 
@@ -522,7 +524,9 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     }
     sp.host_keys = pins;
     sp.nhost_keys = i;
-    sp.connect_timeout = px->conf->connect_timeout;
+    sp.connect_timeout = pcl_target_connect_timeout(t) != 0
+                             ? pcl_target_connect_timeout(t)
+                             : px->conf->connect_timeout;
     sp.keepalive_interval = px->conf->keepalive_interval;
     sp.keepalive_count_max = px->conf->keepalive_count_max;
 

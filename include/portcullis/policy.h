@@ -82,6 +82,9 @@ const char *pcl_target_name(const struct pcl_target *t);
 const char *pcl_target_description(const struct pcl_target *t);
 const char *pcl_target_host(const struct pcl_target *t);
 unsigned pcl_target_port(const struct pcl_target *t);
+/* Seconds to reach the target, from the target or [defaults]; 0 when the
+ * policy leaves it to portcullis.conf. */
+unsigned pcl_target_connect_timeout(const struct pcl_target *t);
 /* Algorithm lists, comma-separated, in libssh's and OpenSSH's names. */
 const char *pcl_target_kex(const struct pcl_target *t);
 const char *pcl_target_ciphers(const struct pcl_target *t);

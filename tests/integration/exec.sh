@@ -96,6 +96,21 @@ expect_eq "session-end bytes_in/bytes_out/bytes_err" "67108864 67108864 0" \
     "$(printf '%s\n' "$ev" | jq -r '"\(.bytes_in) \(.bytes_out) \(.bytes_err)"' 2>&1)"
 rm -f "$T/big" "$T/big.out"
 
+trace "the command exits without reading 8 MiB of stdin: no hang, status kept"
+head -c 8M /dev/urandom > "$T/unread"
+STDIN=$T/unread via_bastion unread "$USER_A" db01 -- 'head -c 10 > /dev/null; echo read10; exit 6'
+STDIN=$T/unread direct unreadd "$USER_A" 'head -c 10 > /dev/null; echo read10; exit 6'
+same_as_direct "unread stdin" unread unreadd
+expect_eq "exit status" 6 "$(cat "$T/unread.rc")"
+
+trace "the local reader of stdout goes away: ssh ends like a direct one"
+bssh "$USER_A" db01 -- cat < "$T/unread" 2> "$T/gone1.err" | head -c 100 > /dev/null
+rc_b=${PIPESTATUS[0]}
+tssh "$USER_A" cat < "$T/unread" 2> "$T/gone1d.err" | head -c 100 > /dev/null
+rc_d=${PIPESTATUS[0]}
+expect_eq "exit status (timeout gives 124)" "$rc_d" "$rc_b"
+rm -f "$T/unread"
+
 trace "stdin EOF reaches the target (cat ends, the command goes on)"
 printf 'abc' > "$T/abc"
 STDIN=$T/abc via_bastion eof "$USER_A" db01 -- 'cat; echo " eof-seen"'
