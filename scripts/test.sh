@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The whole test suite, from a fresh Debian 12 machine (as root): installs
 # the packages, builds with -Werror, runs `make check` (unit tests, man page
-# lint, integration tests against real sshd and ssh on 127.0.0.1) and
-# `make distcheck`, then prints one line "N passed, N failed".
+# lint, integration tests against real sshd and ssh on 127.0.0.1), `make
+# distcheck`, and the suite again built with ASan + UBSan, then prints one
+# line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,24 @@ if [ "${SKIP_DISTCHECK:-0}" != 1 ]; then
     else
         fail=$((fail + 1)); status=1; echo "FAIL: make distcheck"; tail -40 distcheck.log
     fi
+fi
+
+if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
+    # The same suite once more with ASan + UBSan, built from the tarball
+    # that distcheck made (a clean tree of its own); the integration tests
+    # then run the sanitized proxy set-id under the real sshd.
+    san=$(mktemp -d /tmp/portcullis-asan.XXXXXX)
+    if tar -xzf portcullis-*.tar.gz -C "$san" --strip-components=1 &&
+        (cd "$san" && ./configure --enable-sanitizers --enable-werror \
+            --disable-install-privileges && make -j"$(nproc)" &&
+            make -j2 check) >sanitizers.log 2>&1; then
+        pass=$((pass + 1)); echo "PASS: make check with ASan + UBSan"
+    else
+        fail=$((fail + 1)); status=1
+        echo "FAIL: make check with ASan + UBSan"; tail -60 sanitizers.log
+        cat "$san"/tests/*/*.log 2>/dev/null | grep -E -A20 'ERROR: AddressSanitizer|runtime error' | head -60
+    fi
+    rm -rf "$san"
 fi
 
 echo "$pass passed, $fail failed, $skip skipped"
