@@ -171,6 +171,29 @@ test_unsafe_files(void **state)
     tu_rmtree(dir);
 }
 
+static void
+check_documented(const char *section, const char *key, void *ctx)
+{
+    int *missing = ctx;
+
+    if (!tu_man_documents(TEST_SRCDIR "/man/portcullis.conf.5.in", key)) {
+        print_error("[%s] %s is not documented in portcullis.conf(5)\n",
+                    section, key);
+        (*missing)++;
+    }
+}
+
+/* Every key of the keyword table has its entry in the man page. */
+static void
+test_keys_documented(void **state)
+{
+    int missing = 0;
+
+    (void)state;
+    pcl_conf_foreach_key(check_documented, &missing);
+    assert_int_equal(missing, 0);
+}
+
 int
 main(void)
 {
@@ -178,6 +201,7 @@ main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_values_and_defaults),
         cmocka_unit_test(test_unsafe_files),
+        cmocka_unit_test(test_keys_documented),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

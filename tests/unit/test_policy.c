@@ -259,6 +259,29 @@ test_key_table(void **state)
     assert_int_equal(n, 18);
 }
 
+static void
+check_documented(const char *section, const char *key, void *ctx)
+{
+    int *missing = ctx;
+
+    if (!tu_man_documents(TEST_SRCDIR "/man/portcullis-policy.5.in", key)) {
+        print_error("[%s] %s is not documented in portcullis-policy(5)\n",
+                    section, key);
+        (*missing)++;
+    }
+}
+
+/* Every key the parser accepts has its entry in the man page. */
+static void
+test_keys_documented(void **state)
+{
+    int missing = 0;
+
+    (void)state;
+    pcl_policy_foreach_key(check_documented, &missing);
+    assert_int_equal(missing, 0);
+}
+
 int
 main(void)
 {
@@ -267,6 +290,7 @@ main(void)
         cmocka_unit_test(test_inheritance_and_accessors),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_key_table),
+        cmocka_unit_test(test_keys_documented),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

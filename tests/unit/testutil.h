@@ -64,4 +64,40 @@ tu_rmtree(const char *dir)
     (void)rmdir(dir);
 }
 
+/*
+ * True when the mdoc page at path documents key: a line ".It Cm ..." that
+ * names it as a whole word (lists such as ".It Cm kex , ciphers" count).
+ */
+static inline int
+tu_man_documents(const char *path, const char *key)
+{
+    FILE *fp = fopen(path, "r");
+    char line[1024];
+    size_t kl = strlen(key);
+    int found = 0;
+
+    if (fp == NULL) {
+        return 0;
+    }
+    while (!found && fgets(line, sizeof(line), fp) != NULL) {
+        const char *p = line;
+        if (strncmp(line, ".It Cm ", 7) != 0) {
+            continue;
+        }
+        while ((p = strstr(p, key)) != NULL) {
+            char before = p == line ? ' ' : p[-1];
+            char after = p[kl];
+            if ((before == ' ' || before == '[') &&
+                (after == ' ' || after == '\n' || after == ']' ||
+                 after == '\0')) {
+                found = 1;
+                break;
+            }
+            p += kl;
+        }
+    }
+    fclose(fp);
+    return found;
+}
+
 #endif /* PCL_TESTUTIL_H */
