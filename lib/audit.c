@@ -48,9 +48,11 @@ pcl_audit_open(const char *json_log, bool use_syslog, struct pcl_audit **out)
         }
         if (fstat(a->fd, &st) != 0 || !S_ISREG(st.st_mode) ||
             (st.st_uid != 0 && st.st_uid != pcl_file_trusted_uid()) ||
-            (st.st_mode & S_IWOTH) != 0) {
-            error("event log %s: not a regular file owned by root and "
-                  "closed to others", json_log);
+            (st.st_mode & S_IRWXO) != 0) {
+            /* It holds what users ran: others may neither read nor
+             * write it. Its directory is group portcullis's (2770). */
+            error("event log %s: must be a regular file owned by root and "
+                  "closed to others (mode 0660 or 0640)", json_log);
             close(a->fd);
             free(a);
             return PCL_ERR_PERM;

@@ -31,23 +31,28 @@ struct kw {
     enum kw_type type;
     size_t offset;
     const char *def;
+    unsigned min; /* KW_SECONDS, KW_UINT: accepted range */
+    unsigned max;
 };
 
 #define OFF(f) offsetof(struct pcl_conf, f)
 static const struct kw keywords[] = {
     { "proxy", "policy", KW_PATH, OFF(policy),
-      SYSCONFDIR "/portcullis/policy.conf" },
+      SYSCONFDIR "/portcullis/policy.conf", 0, 0 },
     { "proxy", "credentials", KW_PATH, OFF(credentials),
-      SYSCONFDIR "/portcullis/keys" },
-    { "proxy", "connect-timeout", KW_SECONDS, OFF(connect_timeout), "10" },
+      SYSCONFDIR "/portcullis/keys", 0, 0 },
+    { "proxy", "connect-timeout", KW_SECONDS, OFF(connect_timeout), "10",
+      1, 3600 },
+    /* Linux caps TCP_KEEPIDLE/TCP_KEEPINTVL at 32767 s and TCP_KEEPCNT at
+     * 127: larger values would be refused by setsockopt(2) unnoticed. */
     { "proxy", "keepalive-interval", KW_SECONDS, OFF(keepalive_interval),
-      "30" },
+      "30", 0, 32767 },
     { "proxy", "keepalive-count-max", KW_UINT, OFF(keepalive_count_max),
-      "3" },
-    { "proxy", "log-level", KW_LOGLEVEL, OFF(log_level), "info" },
+      "3", 1, 127 },
+    { "proxy", "log-level", KW_LOGLEVEL, OFF(log_level), "info", 0, 0 },
     { "audit", "json-log", KW_PATH_OPT, OFF(json_log),
-      LOCALSTATEDIR "/log/portcullis/audit.json" },
-    { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes" },
+      LOCALSTATEDIR "/log/portcullis/audit.json", 0, 0 },
+    { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes", 0, 0 },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -96,12 +101,22 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
                          "(use N, Ns, Nm or Nh)", kw->key, value);
             return false;
         }
+        if (u < kw->min || u > kw->max) {
+            pcl_diag_add(diag, file, line, "%s: %u s is out of range "
+                         "(%u-%u s)", kw->key, u, kw->min, kw->max);
+            return false;
+        }
         *(unsigned *)(void *)base = u;
         return true;
     case KW_UINT:
         if (pcl_parse_uint(value, 1000000, &u) != PCL_OK) {
             pcl_diag_add(diag, file, line, "%s: invalid number \"%.64s\"",
                          kw->key, value);
+            return false;
+        }
+        if (u < kw->min || u > kw->max) {
+            pcl_diag_add(diag, file, line, "%s: %u is out of range (%u-%u)",
+                         kw->key, u, kw->min, kw->max);
             return false;
         }
         *(unsigned *)(void *)base = u;

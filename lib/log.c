@@ -27,6 +27,12 @@ pcl_log_init(const char *ident, enum pcl_log_sink sink,
     }
 }
 
+enum pcl_log_level
+pcl_log_get_level(void)
+{
+    return log_level;
+}
+
 void
 pcl_log_set_file(FILE *fp)
 {

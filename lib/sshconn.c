@@ -3,6 +3,7 @@
 
 #include "portcullis/sshconn.h"
 
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
@@ -33,8 +34,10 @@ log_bridge(int priority, const char *function, const char *buffer,
 {
     (void)userdata;
     pcl_log(__FILE__, function, 0,
-            priority <= SSH_LOG_WARN ? PCL_LOG_DEBUG1 : PCL_LOG_DEBUG3, 0,
-            "libssh: %s", buffer);
+            priority <= SSH_LOG_WARN      ? PCL_LOG_DEBUG1
+            : priority <= SSH_LOG_PROTOCOL ? PCL_LOG_DEBUG2
+                                           : PCL_LOG_DEBUG3,
+            0, "libssh: %s", buffer);
 }
 
 static void
@@ -326,10 +329,14 @@ set_keepalive(ssh_session s, const struct pcl_sshconn_params *p)
      * the target's TCP for count intervals, the target is gone. TCP keepalive
      * probes alone would wait for the retransmission timeout (minutes). */
     {
-        unsigned int user_timeout = (unsigned int)idle * (unsigned int)cnt *
-                                    1000U;
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
-                         sizeof(user_timeout));
+        unsigned long long ms = (unsigned long long)idle * (unsigned)cnt *
+                                1000ULL;
+        unsigned int user_timeout = ms > INT_MAX ? INT_MAX
+                                                 : (unsigned int)ms;
+        if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+                       sizeof(user_timeout)) != 0) {
+            debug("TCP_USER_TIMEOUT %u ms refused", user_timeout);
+        }
     }
 }
 
@@ -359,6 +366,12 @@ pcl_sshconn_open(const struct pcl_sshconn_params *p, const uint8_t *key,
         return PCL_ERR_INVAL;
     }
     ssh_set_log_callback(log_bridge);
+    /* libssh's messages at our debug2/debug3 (protocol and packet types,
+     * never packet contents); warnings otherwise. */
+    ssh_set_log_level(pcl_log_get_level() >= PCL_LOG_DEBUG3 ? SSH_LOG_PACKET
+                      : pcl_log_get_level() >= PCL_LOG_DEBUG2
+                          ? SSH_LOG_PROTOCOL
+                          : SSH_LOG_WARN);
     c = calloc(1, sizeof(*c));
     if (c == NULL) {
         goto out;

@@ -505,8 +505,12 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     /* Everything group portcullis opens is open now (event log, key):
      * the target leg runs without the privilege. */
     if (pcl_proc_drop_group() != PCL_OK) {
+        const struct pcl_audit_field f[] = {
+            { "reason", "cannot drop group privilege" },
+        };
         pcl_file_secret_free(key, keylen);
         error("cannot drop group privilege: %s", strerror(errno));
+        emit(px, "connect-failure", target, d->account, command, f, 1);
         tell("internal error");
         return EXIT_SOFTWARE;
     }
@@ -647,7 +651,8 @@ run_verb(struct proxy *px, const struct pcl_cmdline *cl)
     bool known = strcmp(cl->verb, "list") == 0 ||
                  strcmp(cl->verb, "help") == 0;
 
-    emit_decision(px, NULL, NULL, cl->verb, known, "builtin",
+    emit_decision(px, NULL, NULL, px->env.original_command, known,
+                  "builtin",
                   known ? "built-in command" : "command not available");
     if (strcmp(cl->verb, "list") == 0) {
         return list_targets(px);
@@ -774,12 +779,6 @@ main(int argc, char **argv)
         fatal(EXIT_SOFTWARE, "no randomness for a session id");
     }
     source_of(&px);
-    if (identify(&px) != PCL_OK) {
-        error("cannot establish the identity of uid %ld", (long)getuid());
-        tell("cannot establish who you are; contact the bastion "
-             "administrators");
-        return EXIT_CONFIG;
-    }
     if (pcl_audit_open(px.conf->json_log, px.conf->audit_syslog,
                        &px.audit) != PCL_OK) {
         /* The event log is a second record next to syslog; losing it is
@@ -787,6 +786,15 @@ main(int argc, char **argv)
         error("event log %s unavailable; events go to syslog only",
               px.conf->json_log);
         (void)pcl_audit_open(NULL, true, &px.audit);
+    }
+    if (identify(&px) != PCL_OK) {
+        snprintf(px.user, sizeof(px.user), "uid:%ld", (long)getuid());
+        emit_decision(&px, NULL, NULL, px.env.original_command, false,
+                      "identity", "cannot resolve the user's groups");
+        tell("cannot establish who you are; contact the bastion "
+             "administrators");
+        rc = EXIT_CONFIG;
+        goto out;
     }
 
     rc = pcl_cmdline_parse(px.env.original_command, &cl, why, sizeof(why));

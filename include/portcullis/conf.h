@@ -14,9 +14,11 @@ struct pcl_conf {
     /* [proxy] */
     char *policy;               /* path of policy.conf */
     char *credentials;          /* directory of target private keys */
-    unsigned connect_timeout;   /* seconds, target TCP connect + kex */
-    unsigned keepalive_interval; /* seconds between keepalives; 0 = off */
-    unsigned keepalive_count_max; /* TCP keepalive probes before giving up */
+    unsigned connect_timeout;   /* seconds (1-3600), target connect + kex */
+    unsigned keepalive_interval; /* seconds between keepalives (0 = off,
+                                  * at most 32767: Linux's TCP limit) */
+    unsigned keepalive_count_max; /* 1-127: TCP keepalive probes, and the
+                                   * multiplier of TCP_USER_TIMEOUT */
     char *log_level;            /* error|info|verbose|debug|debug2|debug3 */
     /* [audit] */
     char *json_log;             /* path of the JSON-lines event log, or "" */

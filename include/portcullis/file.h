@@ -12,7 +12,8 @@
 enum pcl_file_kind {
     PCL_FILE_CONFIG,  /* trusted owner; not writable by group or others */
     PCL_FILE_SECRET,  /* as CONFIG, and not readable by others either */
-    PCL_FILE_DIR,     /* a directory: trusted owner, not writable by others */
+    PCL_FILE_DIR,     /* a directory: trusted owner, not writable by group
+                       * or others */
 };
 
 /*

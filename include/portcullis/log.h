@@ -34,6 +34,9 @@ void pcl_log_init(const char *ident, enum pcl_log_sink sink,
  * syslog: `portcullis -E FILE`. */
 void pcl_log_set_file(FILE *fp);
 
+/* The most verbose level kept now. */
+enum pcl_log_level pcl_log_get_level(void);
+
 /* Logs one line; file, func and line name the caller. printf-style fmt. */
 void pcl_log(const char *file, const char *func, int line,
              enum pcl_log_level level, int with_func, const char *fmt, ...)
