@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* A streaming filter that replaces secrets in session output before it is
+ * recorded: PCRE2 (JIT) rules, a built-in set, and exact secrets the proxy
+ * injected. A match split across reads is still found: only the bytes of a
+ * possible partial match are held back, for a bounded delay. */
+#ifndef PCL_MASK_H
+#define PCL_MASK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct pcl_mask;
+
+/*
+ * Receives filtered bytes in order. rule is NULL for plain bytes; for a
+ * replacement it names the rule that matched (never the secret), and buf
+ * holds the replacement text. Returns 0, or a negative value to stop the
+ * feed (the error is passed back by pcl_mask_feed/flush).
+ */
+typedef int (*pcl_mask_sink)(void *ctx, const uint8_t *buf, size_t len,
+                             const char *rule);
+
+/* Limits (bytes): a pattern may not match more than PCL_MASK_MATCH_MAX
+ * bytes, which bounds what is held back. */
+#define PCL_MASK_MATCH_MAX 8192
+
+/*
+ * Allocates an engine with no rules. holdback_ms bounds how long bytes of a
+ * possible partial match may be held (see pcl_mask_due). Returns 0 or
+ * PCL_ERR_NOMEM; *out owned by the caller (pcl_mask_free).
+ */
+int pcl_mask_new(unsigned holdback_ms, struct pcl_mask **out);
+
+/* Wipes held bytes and exact secrets, then frees; NULL is a no-op. */
+void pcl_mask_free(struct pcl_mask *m);
+
+/*
+ * Adds a rule: name (for markers), a PCRE2 pattern (UTF-8 mode off: it
+ * works on bytes) compiled with JIT where available, and its replacement
+ * (literal text). Returns 0, PCL_ERR_CONFIG with why filled (a pattern
+ * that does not compile, or one that can match the empty string), or
+ * PCL_ERR_NOMEM.
+ */
+int pcl_mask_add_rule(struct pcl_mask *m, const char *name,
+                      const char *pattern, const char *replacement, char *why,
+                      size_t whylen);
+
+/* Adds the built-in rules (private key blocks, cloud access keys, bearer
+ * tokens and JWTs, passwords in URLs); names start with "builtin:". */
+int pcl_mask_add_builtin(struct pcl_mask *m);
+
+/*
+ * Adds an exact secret (copied into locked memory, wiped by
+ * pcl_mask_free), replaced by replacement and reported as rule name.
+ * Secrets shorter than 4 bytes are refused (PCL_ERR_INVAL): masking them
+ * would mangle ordinary output.
+ */
+int pcl_mask_add_secret(struct pcl_mask *m, const char *name,
+                        const uint8_t *secret, size_t len,
+                        const char *replacement);
+
+/*
+ * Filters len bytes: everything that can no longer be part of a match goes
+ * to sink now; the tail that could still start a match is held. now_ms is
+ * CLOCK_MONOTONIC milliseconds (for the holdback deadline). Returns 0 or
+ * the sink's negative return.
+ */
+int pcl_mask_feed(struct pcl_mask *m, const uint8_t *buf, size_t len,
+                  uint64_t now_ms, pcl_mask_sink sink, void *ctx);
+
+/*
+ * Releases held bytes whose holdback has expired at now_ms (all of them
+ * when final is true, at the end of the stream) to sink, matching what can
+ * be matched first. Returns 0 or the sink's negative return.
+ */
+int pcl_mask_flush(struct pcl_mask *m, uint64_t now_ms, bool final,
+                   pcl_mask_sink sink, void *ctx);
+
+/* Milliseconds until held bytes must be released (for a poll timeout), or
+ * -1 when nothing is held. */
+int pcl_mask_due(const struct pcl_mask *m, uint64_t now_ms);
+
+/* Number of replacements made so far. */
+uint64_t pcl_mask_count(const struct pcl_mask *m);
+
+/*
+ * Input masking with sudo's semantics (passprompt_regex, log_passwords
+ * off): once output ends with a password prompt, recorded input is masked
+ * up to and including the next CR or LF. A struct pcl_passprompt follows
+ * one session (output and input of the same terminal).
+ */
+struct pcl_passprompt;
+
+/* pattern NULL: the default, which matches "Password:", "password for x:",
+ * "Passphrase for key ...:", "PIN:" and the like at the end of a line.
+ * Returns 0, PCL_ERR_CONFIG (why filled) or PCL_ERR_NOMEM. */
+int pcl_passprompt_new(const char *pattern, struct pcl_passprompt **out,
+                       char *why, size_t whylen);
+void pcl_passprompt_free(struct pcl_passprompt *p);
+
+/* Shows the engine output the user saw (it keeps a bounded tail). */
+void pcl_passprompt_output(struct pcl_passprompt *p, const uint8_t *buf,
+                           size_t len);
+
+/*
+ * Rewrites len bytes of input in place for the recording: while a prompt
+ * is answered each byte but CR/LF becomes '*'. Returns true when any byte
+ * was masked (the caller records an "m" marker).
+ */
+bool pcl_passprompt_input(struct pcl_passprompt *p, uint8_t *buf, size_t len);
+
+#endif /* PCL_MASK_H */

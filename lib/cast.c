@@ -1,0 +1,1014 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/cast.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "portcullis/err.h"
+
+/* The chain starts from the hash of this string (portcullis-cast(5)). */
+#define CHAIN_SEED "portcullis-chain-v1"
+/* Events are written once this many bytes are buffered, whatever the
+ * flush interval. */
+#define OUT_HIGH 65536
+/* Escaped data can be six times its size (\u0000), plus framing. */
+#define LINE_MAX_BYTES (PCL_CAST_EVENT_MAX * 6 + 128)
+
+struct pcl_cast {
+    int fd;
+    char *path;
+    enum pcl_cast_format format;
+    bool separate_streams;
+    int cur_stream;             /* 1 or 2: whose output was last */
+    uint64_t last_us;           /* time of the previous event */
+    int64_t timestamp;
+    /* UTF-8 carried over, per stream: 0 input, 1 stdout, 2 stderr. */
+    uint8_t carry[3][4];
+    size_t carry_len[3];
+    uint8_t *scratch;           /* carry + new data, reused */
+    size_t scratch_cap;
+    char *line;                 /* one event, escaped */
+    char *out;                  /* events not yet written */
+    size_t out_len;
+    size_t out_cap;
+    uint64_t first_pending_ms;  /* when the oldest unwritten event came */
+    unsigned flush_interval_ms;
+    bool failed;
+    EVP_MD_CTX *md;
+    uint8_t chain[32];
+    uint64_t lines;
+    uint64_t bytes;
+    uint8_t *key;               /* HMAC key, locked, wiped on free */
+    size_t key_len;
+    char key_id[64];
+};
+
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* chain = SHA-256(chain || line): every line, header included. */
+static int
+chain_line(EVP_MD_CTX *md, uint8_t chain[32], const char *line, size_t len)
+{
+    unsigned int n = 0;
+
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(md, chain, 32) != 1 ||
+        EVP_DigestUpdate(md, line, len) != 1 ||
+        EVP_DigestFinal_ex(md, chain, &n) != 1 || n != 32) {
+        return PCL_ERR_CRYPTO;
+    }
+    return PCL_OK;
+}
+
+static int
+chain_seed(EVP_MD_CTX *md, uint8_t chain[32])
+{
+    unsigned int n = 0;
+
+    if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+        EVP_DigestUpdate(md, CHAIN_SEED, strlen(CHAIN_SEED)) != 1 ||
+        EVP_DigestFinal_ex(md, chain, &n) != 1 || n != 32) {
+        return PCL_ERR_CRYPTO;
+    }
+    return PCL_OK;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return PCL_ERR_IO;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return PCL_OK;
+}
+
+int
+pcl_cast_flush(struct pcl_cast *c, bool sync)
+{
+    if (c->failed) {
+        return PCL_ERR_IO;
+    }
+    if (c->out_len > 0) {
+        if (write_all(c->fd, c->out, c->out_len) != PCL_OK) {
+            c->failed = true;
+            return PCL_ERR_IO;
+        }
+        c->out_len = 0;
+    }
+    if (sync && fsync(c->fd) != 0) {
+        c->failed = true;
+        return PCL_ERR_IO;
+    }
+    return PCL_OK;
+}
+
+/* Adds one complete line (with its '\n') to the chain and the output. */
+static int
+put_line(struct pcl_cast *c, const char *line, size_t len)
+{
+    if (c->failed) {
+        return PCL_ERR_IO;
+    }
+    if (chain_line(c->md, c->chain, line, len) != PCL_OK) {
+        c->failed = true;
+        return PCL_ERR_IO;
+    }
+    c->lines++;
+    c->bytes += len;
+    if (c->out_len + len > c->out_cap) {
+        if (pcl_cast_flush(c, false) != PCL_OK) {
+            return PCL_ERR_IO;
+        }
+        if (len > c->out_cap) {
+            if (write_all(c->fd, line, len) != PCL_OK) {
+                c->failed = true;
+                return PCL_ERR_IO;
+            }
+            return PCL_OK;
+        }
+    }
+    if (c->out_len == 0) {
+        c->first_pending_ms = mono_ms();
+    }
+    memcpy(c->out + c->out_len, line, len);
+    c->out_len += len;
+    if (c->out_len >= OUT_HIGH || c->flush_interval_ms == 0) {
+        return pcl_cast_flush(c, false);
+    }
+    return PCL_OK;
+}
+
+/* Length of a complete, valid UTF-8 sequence at s (n bytes available),
+ * 0 when the bytes there are invalid, or -1 when they are a valid prefix
+ * cut by the end of the buffer. RFC 3629: no overlongs, no surrogates. */
+static int
+utf8_seq(const uint8_t *s, size_t n)
+{
+    int need;
+    uint8_t lo = 0x80;
+    uint8_t hi = 0xbf;
+    int i;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        need = 2;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        need = 3;
+        if (s[0] == 0xe0) {
+            lo = 0xa0;
+        } else if (s[0] == 0xed) {
+            hi = 0x9f;
+        }
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        need = 4;
+        if (s[0] == 0xf0) {
+            lo = 0x90;
+        } else if (s[0] == 0xf4) {
+            hi = 0x8f;
+        }
+    } else {
+        return 0;
+    }
+    for (i = 1; i < need; i++) {
+        if ((size_t)i >= n) {
+            return -1;
+        }
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf)) {
+            return 0;
+        }
+    }
+    return need;
+}
+
+/* Appends JSON-escaped text of one event's data to line at *pos. */
+static size_t
+escape_into(char *line, size_t pos, const uint8_t *s, size_t i, size_t end)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    while (i < end) {
+        uint8_t b = s[i];
+        int l;
+
+        if (b >= 0x20 && b < 0x80 && b != '"' && b != '\\') {
+            line[pos++] = (char)b;
+            i++;
+            continue;
+        }
+        if (b < 0x80) {
+            line[pos++] = '\\';
+            switch (b) {
+            case '"':
+                line[pos++] = '"';
+                break;
+            case '\\':
+                line[pos++] = '\\';
+                break;
+            case '\n':
+                line[pos++] = 'n';
+                break;
+            case '\r':
+                line[pos++] = 'r';
+                break;
+            case '\t':
+                line[pos++] = 't';
+                break;
+            case '\b':
+                line[pos++] = 'b';
+                break;
+            case '\f':
+                line[pos++] = 'f';
+                break;
+            default:
+                line[pos++] = 'u';
+                line[pos++] = '0';
+                line[pos++] = '0';
+                line[pos++] = digits[b >> 4];
+                line[pos++] = digits[b & 15];
+                break;
+            }
+            i++;
+            continue;
+        }
+        l = utf8_seq(s + i, end - i);
+        if (l <= 0) {
+            /* Invalid (a cut sequence never reaches here). */
+            memcpy(line + pos, "\xEF\xBF\xBD", 3);
+            pos += 3;
+            i++;
+            continue;
+        }
+        memcpy(line + pos, s + i, (size_t)l);
+        pos += (size_t)l;
+        i += (size_t)l;
+    }
+    return pos;
+}
+
+/* Time of an event as the format wants it: v2 seconds since the start,
+ * v3 seconds since the previous event. Never decreasing. */
+static size_t
+format_time(struct pcl_cast *c, uint64_t t_us, char *buf, size_t len)
+{
+    uint64_t t;
+
+    if (t_us < c->last_us) {
+        t_us = c->last_us;
+    }
+    t = c->format == PCL_CAST_V3 ? t_us - c->last_us : t_us;
+    c->last_us = t_us;
+    return (size_t)snprintf(buf, len, "%" PRIu64 ".%06" PRIu64,
+                            t / 1000000, t % 1000000);
+}
+
+/* Writes one event [time, "code", "escaped data"] for s[i..end). */
+static int
+event(struct pcl_cast *c, char code, const uint8_t *s, size_t i, size_t end,
+      uint64_t t_us)
+{
+    size_t pos = 0;
+
+    c->line[pos++] = '[';
+    pos += format_time(c, t_us, c->line + pos, 32);
+    c->line[pos++] = ',';
+    c->line[pos++] = ' ';
+    c->line[pos++] = '"';
+    c->line[pos++] = code;
+    c->line[pos++] = '"';
+    c->line[pos++] = ',';
+    c->line[pos++] = ' ';
+    c->line[pos++] = '"';
+    pos = escape_into(c->line, pos, s, i, end);
+    c->line[pos++] = '"';
+    c->line[pos++] = ']';
+    c->line[pos++] = '\n';
+    return put_line(c, c->line, pos);
+}
+
+/*
+ * Records data of one carry slot as events of at most PCL_CAST_EVENT_MAX
+ * source bytes, cut only between characters; a sequence cut by the end of
+ * buf is kept for the next call.
+ */
+static int
+data_events(struct pcl_cast *c, char code, int slot, const uint8_t *buf,
+            size_t len, uint64_t t_us)
+{
+    size_t total = c->carry_len[slot] + len;
+    const uint8_t *s;
+    size_t start = 0;
+    size_t i = 0;
+    size_t keep = 0;
+    int rc;
+
+    if (c->failed) {
+        return PCL_ERR_IO;
+    }
+    if (total > c->scratch_cap) {
+        uint8_t *n = realloc(c->scratch, total);
+        if (n == NULL) {
+            return PCL_ERR_NOMEM;
+        }
+        c->scratch = n;
+        c->scratch_cap = total;
+    }
+    memcpy(c->scratch, c->carry[slot], c->carry_len[slot]);
+    memcpy(c->scratch + c->carry_len[slot], buf, len);
+    c->carry_len[slot] = 0;
+    s = c->scratch;
+
+    /* A valid prefix of a sequence at the very end waits for the rest:
+     * find the last lead byte among the final three. */
+    for (keep = 1; keep <= 3 && keep <= total; keep++) {
+        uint8_t b = s[total - keep];
+        if (b < 0x80) {
+            break;
+        }
+        if (b >= 0xc0) {
+            if (utf8_seq(s + total - keep, keep) == -1) {
+                memcpy(c->carry[slot], s + total - keep, keep);
+                c->carry_len[slot] = keep;
+                total -= keep;
+            }
+            break;
+        }
+    }
+
+    while (start < total) {
+        size_t end = start + PCL_CAST_EVENT_MAX;
+        if (end >= total) {
+            end = total;
+        } else {
+            /* Back up to a character boundary (at most 3 bytes). */
+            i = end;
+            while (i > start && i > end - 3 && (s[i] & 0xc0) == 0x80) {
+                i--;
+            }
+            end = i > start ? i : end;
+        }
+        rc = event(c, code, s, start, end, t_us);
+        if (rc != PCL_OK) {
+            return rc;
+        }
+        start = end;
+    }
+    return PCL_OK;
+}
+
+int
+pcl_cast_output(struct pcl_cast *c, int stream, const uint8_t *buf,
+                size_t len, uint64_t t_us)
+{
+    int slot = stream == 2 ? 2 : 1;
+    int rc;
+
+    if (len == 0) {
+        return c->failed ? PCL_ERR_IO : PCL_OK;
+    }
+    if (c->separate_streams && slot != c->cur_stream) {
+        rc = pcl_cast_marker(c, slot == 2 ? PCL_CAST_MARK_STDERR
+                                          : PCL_CAST_MARK_STDOUT, t_us);
+        if (rc != PCL_OK) {
+            return rc;
+        }
+        c->cur_stream = slot;
+    }
+    return data_events(c, 'o', slot, buf, len, t_us);
+}
+
+int
+pcl_cast_input(struct pcl_cast *c, const uint8_t *buf, size_t len,
+               uint64_t t_us)
+{
+    if (len == 0) {
+        return c->failed ? PCL_ERR_IO : PCL_OK;
+    }
+    return data_events(c, 'i', 0, buf, len, t_us);
+}
+
+int
+pcl_cast_resize(struct pcl_cast *c, int cols, int rows, uint64_t t_us)
+{
+    char sz[32];
+    int n = snprintf(sz, sizeof(sz), "%dx%d", cols, rows);
+
+    return event(c, 'r', (const uint8_t *)sz, 0, (size_t)n, t_us);
+}
+
+int
+pcl_cast_marker(struct pcl_cast *c, const char *label, uint64_t t_us)
+{
+    size_t n = strnlen(label, 1024);
+
+    return event(c, 'm', (const uint8_t *)label, 0, n, t_us);
+}
+
+/* Writes out what a stream still carries (a cut sequence at the end of
+ * the session is invalid by now: it becomes U+FFFD). */
+static int
+drain_carry(struct pcl_cast *c, uint64_t t_us)
+{
+    int slot;
+    int rc;
+
+    for (slot = 0; slot < 3; slot++) {
+        size_t n = c->carry_len[slot];
+        uint8_t tmp[4];
+        if (n == 0) {
+            continue;
+        }
+        memcpy(tmp, c->carry[slot], n);
+        c->carry_len[slot] = 0;
+        rc = event(c, slot == 0 ? 'i' : 'o', tmp, 0, n, t_us);
+        if (rc != PCL_OK) {
+            return rc;
+        }
+    }
+    return PCL_OK;
+}
+
+int
+pcl_cast_exit(struct pcl_cast *c, int status, const char *signame,
+              uint64_t t_us)
+{
+    char label[64];
+    int rc;
+
+    rc = drain_carry(c, t_us);
+    if (rc != PCL_OK) {
+        return rc;
+    }
+    if (c->format == PCL_CAST_V3) {
+        if (signame != NULL && signame[0] != '\0') {
+            snprintf(label, sizeof(label), "%.32s", signame);
+        } else {
+            snprintf(label, sizeof(label), "%d", status);
+        }
+        return event(c, 'x', (const uint8_t *)label, 0, strlen(label), t_us);
+    }
+    if (signame != NULL && signame[0] != '\0') {
+        snprintf(label, sizeof(label), "%s%.32s", PCL_CAST_MARK_SIGNAL,
+                 signame);
+    } else {
+        snprintf(label, sizeof(label), "%s%d", PCL_CAST_MARK_EXIT, status);
+    }
+    return pcl_cast_marker(c, label, t_us);
+}
+
+int
+pcl_cast_due(const struct pcl_cast *c, uint64_t now_ms)
+{
+    uint64_t due;
+
+    if (c->out_len == 0) {
+        return -1;
+    }
+    due = c->first_pending_ms + c->flush_interval_ms;
+    return due > now_ms ? (int)(due - now_ms) : 0;
+}
+
+static char *
+header_line(const struct pcl_cast_params *p)
+{
+    json_object *h = json_object_new_object();
+    json_object *env = json_object_new_object();
+    json_object *meta = json_object_new_object();
+    char *line = NULL;
+    const char *text;
+    size_t i;
+
+    if (h == NULL || env == NULL || meta == NULL) {
+        json_object_put(h);
+        json_object_put(env);
+        json_object_put(meta);
+        return NULL;
+    }
+    json_object_object_add(h, "version", json_object_new_int(p->format));
+    if (p->format == PCL_CAST_V3) {
+        json_object *term = json_object_new_object();
+        json_object_object_add(term, "cols", json_object_new_int(p->width));
+        json_object_object_add(term, "rows", json_object_new_int(p->height));
+        if (p->term != NULL) {
+            json_object_object_add(term, "type",
+                                   json_object_new_string(p->term));
+        }
+        json_object_object_add(h, "term", term);
+    } else {
+        json_object_object_add(h, "width", json_object_new_int(p->width));
+        json_object_object_add(h, "height", json_object_new_int(p->height));
+    }
+    json_object_object_add(h, "timestamp",
+                           json_object_new_int64(p->timestamp));
+    if (p->term != NULL && p->format == PCL_CAST_V2) {
+        json_object_object_add(env, "TERM", json_object_new_string(p->term));
+    }
+    if (p->shell != NULL) {
+        json_object_object_add(env, "SHELL",
+                               json_object_new_string(p->shell));
+    }
+    json_object_object_add(h, "env", env);
+    for (i = 0; i < p->nmeta; i++) {
+        if (p->meta[i].value != NULL) {
+            json_object_object_add(meta, p->meta[i].key,
+                                   json_object_new_string(p->meta[i].value));
+        }
+    }
+    json_object_object_add(h, "portcullis", meta);
+    text = json_object_to_json_string_ext(h, JSON_C_TO_STRING_PLAIN |
+                                                 JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (text != NULL && asprintf(&line, "%s\n", text) < 0) {
+        line = NULL;
+    }
+    json_object_put(h);
+    return line;
+}
+
+static void
+cast_free(struct pcl_cast *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+    if (c->key != NULL) {
+        explicit_bzero(c->key, c->key_len);
+        (void)munlock(c->key, c->key_len);
+        free(c->key);
+    }
+    if (c->scratch != NULL) {
+        explicit_bzero(c->scratch, c->scratch_cap);
+    }
+    free(c->scratch);
+    free(c->line);
+    free(c->out);
+    free(c->path);
+    EVP_MD_CTX_free(c->md);
+    free(c);
+}
+
+int
+pcl_cast_open(const struct pcl_cast_params *p, struct pcl_cast **out,
+              char *why, size_t whylen)
+{
+    struct pcl_cast *c = NULL;
+    char *hdr = NULL;
+    int rc = PCL_ERR_NOMEM;
+
+    *out = NULL;
+    if (p->path == NULL ||
+        (p->format != PCL_CAST_V2 && p->format != PCL_CAST_V3)) {
+        snprintf(why, whylen, "invalid recording parameters");
+        return PCL_ERR_INVAL;
+    }
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        goto out;
+    }
+    c->fd = -1;
+    c->format = p->format;
+    c->separate_streams = p->separate_streams;
+    c->cur_stream = 1;
+    c->timestamp = p->timestamp;
+    c->flush_interval_ms = p->flush_interval_ms;
+    c->out_cap = 2 * OUT_HIGH;
+    c->path = strdup(p->path);
+    c->line = malloc(LINE_MAX_BYTES);
+    c->out = malloc(c->out_cap);
+    c->md = EVP_MD_CTX_new();
+    if (c->path == NULL || c->line == NULL || c->out == NULL ||
+        c->md == NULL) {
+        goto out;
+    }
+    if (p->seal_key != NULL && p->seal_key_len > 0) {
+        c->key = malloc(p->seal_key_len);
+        if (c->key == NULL) {
+            goto out;
+        }
+        (void)mlock(c->key, p->seal_key_len);
+        memcpy(c->key, p->seal_key, p->seal_key_len);
+        c->key_len = p->seal_key_len;
+        snprintf(c->key_id, sizeof(c->key_id), "%s",
+                 p->seal_key_id != NULL ? p->seal_key_id : "default");
+    }
+    rc = PCL_ERR_IO;
+    if (chain_seed(c->md, c->chain) != PCL_OK) {
+        snprintf(why, whylen, "SHA-256 unavailable");
+        goto out;
+    }
+    c->fd = open(p->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+                              O_NOFOLLOW | O_NOCTTY, 0640);
+    if (c->fd < 0) {
+        snprintf(why, whylen, "%s: %s", p->path, strerror(errno));
+        goto out;
+    }
+    hdr = header_line(p);
+    if (hdr == NULL) {
+        rc = PCL_ERR_NOMEM;
+        snprintf(why, whylen, "out of memory");
+        goto out;
+    }
+    if (put_line(c, hdr, strlen(hdr)) != PCL_OK ||
+        pcl_cast_flush(c, false) != PCL_OK) {
+        snprintf(why, whylen, "%s: %s", p->path, strerror(errno));
+        goto out;
+    }
+    *out = c; /* transfer ownership */
+    c = NULL;
+    rc = PCL_OK;
+out:
+    free(hdr);
+    if (c != NULL && c->fd >= 0) {
+        (void)unlink(p->path);
+    }
+    cast_free(c);
+    if (rc == PCL_ERR_NOMEM && why[0] == '\0') {
+        snprintf(why, whylen, "out of memory");
+    }
+    return rc;
+}
+
+const char *
+pcl_cast_path(const struct pcl_cast *c)
+{
+    return c->path;
+}
+
+void
+pcl_cast_chain(const struct pcl_cast *c, char out[65])
+{
+    hex(c->chain, 32, out);
+}
+
+static const char *
+base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+
+    return s != NULL ? s + 1 : path;
+}
+
+/*
+ * The MAC covers, in this order and separated by '\n': the magic and
+ * version, the key id, the file's base name, lines, bytes, chain, start and
+ * end (portcullis-cast(5), "The seal").
+ */
+static int
+seal_mac(const uint8_t *key, size_t keylen, const char *key_id,
+         const char *file, uint64_t lines, uint64_t bytes, const char *chain,
+         int64_t start, int64_t end, char mac_hex[65])
+{
+    char msg[1024];
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    int n;
+
+    n = snprintf(msg, sizeof(msg),
+                 "%s\n%d\n%s\n%s\n%" PRIu64 "\n%" PRIu64 "\n%s\n%" PRId64
+                 "\n%" PRId64 "\n",
+                 PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION, key_id, file,
+                 lines, bytes, chain, start, end);
+    if (n < 0 || (size_t)n >= sizeof(msg)) {
+        return PCL_ERR_TOOBIG;
+    }
+    if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
+             (size_t)n, mac, &maclen) == NULL ||
+        maclen != 32) {
+        return PCL_ERR_CRYPTO;
+    }
+    hex(mac, 32, mac_hex);
+    explicit_bzero(mac, sizeof(mac));
+    return PCL_OK;
+}
+
+static char *
+seal_json(const struct pcl_cast *c, int64_t end)
+{
+    char chain[65];
+    char mac[65];
+    char *s = NULL;
+
+    hex(c->chain, 32, chain);
+    if (seal_mac(c->key, c->key_len, c->key_id, base_name(c->path),
+                 c->lines, c->bytes, chain, c->timestamp, end,
+                 mac) != PCL_OK) {
+        return NULL;
+    }
+    if (asprintf(&s,
+                 "{\"%s\": %d, \"alg\": \"HMAC-SHA256\", \"key_id\": \"%s\", "
+                 "\"file\": \"%s\", \"lines\": %" PRIu64 ", \"bytes\": "
+                 "%" PRIu64 ", \"chain\": \"%s\", \"start\": %" PRId64
+                 ", \"end\": %" PRId64 ", \"mac\": \"%s\"}",
+                 PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION, c->key_id,
+                 base_name(c->path), c->lines, c->bytes, chain,
+                 c->timestamp, end, mac) < 0) {
+        return NULL;
+    }
+    return s;
+}
+
+int
+pcl_cast_close(struct pcl_cast *c)
+{
+    char *seal = NULL;
+    char *spath = NULL;
+    int fd = -1;
+    int rc;
+
+    if (c == NULL) {
+        return PCL_OK;
+    }
+    rc = drain_carry(c, c->last_us);
+    if (rc == PCL_OK) {
+        rc = pcl_cast_flush(c, true);
+    }
+    if (rc == PCL_OK && c->key != NULL) {
+        rc = PCL_ERR_IO;
+        seal = seal_json(c, (int64_t)time(NULL));
+        if (seal == NULL) {
+            goto out;
+        }
+        if (c->format == PCL_CAST_V3) {
+            /* A comment line: players skip it; not part of the chain. */
+            char *line = NULL;
+            if (asprintf(&line, "# %s\n", seal) < 0) {
+                goto out;
+            }
+            rc = write_all(c->fd, line, strlen(line));
+            free(line);
+            if (rc == PCL_OK && fsync(c->fd) != 0) {
+                rc = PCL_ERR_IO;
+            }
+        } else {
+            if (asprintf(&spath, "%s%s", c->path, PCL_CAST_SEAL_SUFFIX) < 0) {
+                spath = NULL;
+                goto out;
+            }
+            fd = open(spath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+                                 O_NOFOLLOW | O_NOCTTY, 0640);
+            if (fd < 0) {
+                goto out;
+            }
+            rc = write_all(fd, seal, strlen(seal));
+            if (rc == PCL_OK) {
+                rc = write_all(fd, "\n", 1);
+            }
+            if (rc == PCL_OK && fsync(fd) != 0) {
+                rc = PCL_ERR_IO;
+            }
+        }
+    }
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(spath);
+    free(seal);
+    cast_free(c);
+    return rc;
+}
+
+void
+pcl_cast_abort(struct pcl_cast *c)
+{
+    if (c != NULL) {
+        (void)pcl_cast_flush(c, true);
+    }
+    cast_free(c);
+}
+
+/* ------------------------------------------------------------ verify */
+
+static void
+verdict(struct pcl_cast_verdict *v, enum pcl_cast_seal_state s,
+        const char *why)
+{
+    v->state = s;
+    snprintf(v->why, sizeof(v->why), "%s", why);
+}
+
+static json_object *
+parse_seal(const char *text, size_t len)
+{
+    json_object *o = json_tokener_parse(text);
+    json_object *m;
+
+    (void)len;
+    if (o == NULL || !json_object_is_type(o, json_type_object) ||
+        !json_object_object_get_ex(o, PCL_CAST_SEAL_MAGIC, &m)) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
+static const char *
+jstr(json_object *o, const char *k)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, k, &v) ||
+        !json_object_is_type(v, json_type_string)) {
+        return "";
+    }
+    return json_object_get_string(v);
+}
+
+static int64_t
+jint(json_object *o, const char *k)
+{
+    json_object *v;
+
+    if (!json_object_object_get_ex(o, k, &v) ||
+        !json_object_is_type(v, json_type_int)) {
+        return -1;
+    }
+    return json_object_get_int64(v);
+}
+
+int
+pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
+                const char *key_id, struct pcl_cast_verdict *v)
+{
+    FILE *fp = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    EVP_MD_CTX *md = NULL;
+    uint8_t chain[32];
+    json_object *seal = NULL;
+    char *spath = NULL;
+    bool cut = false;
+    int rc = PCL_ERR_NOMEM;
+
+    memset(v, 0, sizeof(*v));
+    v->format = PCL_CAST_V2;
+    md = EVP_MD_CTX_new();
+    if (md == NULL || chain_seed(md, chain) != PCL_OK) {
+        goto out;
+    }
+    fp = fopen(path, "re");
+    if (fp == NULL) {
+        rc = PCL_ERR_IO;
+        snprintf(v->why, sizeof(v->why), "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    while ((n = getline(&line, &cap, fp)) > 0) {
+        if (line[n - 1] != '\n') {
+            cut = true; /* a last line without its end: cut short */
+            break;
+        }
+        if (line[0] == '#') {
+            if (seal == NULL && strncmp(line, "# {", 3) == 0) {
+                seal = parse_seal(line + 2, (size_t)n - 2);
+                if (seal != NULL) {
+                    v->format = PCL_CAST_V3;
+                    continue;
+                }
+            }
+            if (seal != NULL) {
+                break; /* anything after the seal: tampered below */
+            }
+            continue; /* other v3 comments are not in the chain either */
+        }
+        if (seal != NULL) {
+            /* Lines after the seal are not covered by it. */
+            verdict(v, PCL_CAST_SEAL_TAMPERED, "data after the seal");
+            rc = PCL_OK;
+            goto out;
+        }
+        if (v->lines == 0 && (strstr(line, "\"version\":3") != NULL ||
+                              strstr(line, "\"version\": 3") != NULL)) {
+            v->format = PCL_CAST_V3;
+        }
+        if (chain_line(md, chain, line, (size_t)n) != PCL_OK) {
+            goto out;
+        }
+        v->lines++;
+        v->bytes += (uint64_t)n;
+    }
+    if (ferror(fp)) {
+        rc = PCL_ERR_IO;
+        goto out;
+    }
+    hex(chain, 32, v->chain);
+    rc = PCL_OK;
+    if (seal == NULL) {
+        if (asprintf(&spath, "%s%s", path, PCL_CAST_SEAL_SUFFIX) < 0) {
+            spath = NULL;
+            rc = PCL_ERR_NOMEM;
+            goto out;
+        }
+        FILE *sf = fopen(spath, "re");
+        if (sf != NULL) {
+            char *sl = NULL;
+            size_t scap = 0;
+            if (getline(&sl, &scap, sf) > 0) {
+                seal = parse_seal(sl, strlen(sl));
+            }
+            free(sl);
+            fclose(sf);
+        }
+    }
+    if (seal == NULL) {
+        verdict(v, PCL_CAST_SEAL_UNSEALED,
+                cut ? "no seal; the last line is cut short (crash?)"
+                    : "no seal");
+        goto out;
+    }
+    if (cut) {
+        verdict(v, PCL_CAST_SEAL_TAMPERED, "the last line is cut short");
+        goto out;
+    }
+    snprintf(v->key_id, sizeof(v->key_id), "%s", jstr(seal, "key_id"));
+    if (jint(seal, "lines") != (int64_t)v->lines ||
+        jint(seal, "bytes") != (int64_t)v->bytes) {
+        verdict(v, PCL_CAST_SEAL_TAMPERED,
+                "line or byte count differs from the seal");
+        goto out;
+    }
+    if (strcmp(jstr(seal, "chain"), v->chain) != 0) {
+        verdict(v, PCL_CAST_SEAL_TAMPERED,
+                "content differs from the sealed chain");
+        goto out;
+    }
+    if (strcmp(jstr(seal, "file"), base_name(path)) != 0) {
+        verdict(v, PCL_CAST_SEAL_TAMPERED, "the seal names another file");
+        goto out;
+    }
+    if (key == NULL || key_id == NULL || strcmp(key_id, v->key_id) != 0) {
+        verdict(v, PCL_CAST_SEAL_KEY_UNKNOWN,
+                "chain and counts match; sealed with a key not given");
+        goto out;
+    }
+    {
+        char mac[65];
+        const char *want = jstr(seal, "mac");
+        if (seal_mac(key, keylen, v->key_id, base_name(path), v->lines,
+                     v->bytes, v->chain, jint(seal, "start"),
+                     jint(seal, "end"), mac) != PCL_OK) {
+            rc = PCL_ERR_IO;
+            goto out;
+        }
+        if (strlen(want) != 64 || CRYPTO_memcmp(mac, want, 64) != 0) {
+            verdict(v, PCL_CAST_SEAL_TAMPERED, "the seal's MAC is wrong");
+            goto out;
+        }
+    }
+    verdict(v, PCL_CAST_SEAL_VALID, "");
+out:
+    json_object_put(seal);
+    free(spath);
+    free(line);
+    if (fp != NULL) {
+        fclose(fp);
+    }
+    EVP_MD_CTX_free(md);
+    return rc;
+}

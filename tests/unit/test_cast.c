@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Unit tests of the asciicast writer and its seal: strict JSON lines,
+ * UTF-8 carried over at every split, invalid bytes, NUL, bounded events,
+ * monotonic times, and verification of sealed, cut and edited files. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <json-c/json.h>
+
+#include "portcullis/cast.h"
+#include "portcullis/err.h"
+#include "testutil.h"
+
+static const uint8_t KEY[] = "0123456789abcdef0123456789abcdef";
+
+struct fixture {
+    char dir[64];
+    char path[256];
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+
+    if (f == NULL || tu_mkdtemp(f->dir, sizeof(f->dir)) != 0) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof(f->path), "%s/s.cast", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    tu_rmtree(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct pcl_cast *
+open_cast(const char *path, enum pcl_cast_format fmt, bool streams,
+          bool sealed)
+{
+    const struct pcl_cast_meta meta[] = {
+        { "session_id", "0123abcd" },
+        { "user", "alice \"quoted\"\n" },
+        { "approval_id", NULL },
+    };
+    struct pcl_cast_params p;
+    struct pcl_cast *c = NULL;
+    char why[256] = "";
+
+    memset(&p, 0, sizeof(p));
+    p.path = path;
+    p.format = fmt;
+    p.width = 100;
+    p.height = 30;
+    p.timestamp = 1700000000;
+    p.term = "xterm-256color";
+    p.shell = "/bin/bash";
+    p.meta = meta;
+    p.nmeta = 3;
+    p.separate_streams = streams;
+    p.flush_interval_ms = 1000;
+    if (sealed) {
+        p.seal_key = KEY;
+        p.seal_key_len = sizeof(KEY) - 1;
+        p.seal_key_id = "test-key";
+    }
+    if (pcl_cast_open(&p, &c, why, sizeof(why)) != PCL_OK) {
+        fail_msg("pcl_cast_open: %s", why);
+    }
+    return c;
+}
+
+/*
+ * Reads a recording back: checks that the header and every event line are
+ * strict JSON of the right shape, times never decrease, and returns the
+ * concatenated data of events with the given code (owned by the caller).
+ */
+static char *
+read_back(const char *path, char code, size_t *nevents, size_t max_event)
+{
+    FILE *fp = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    char *data = calloc(1, 1);
+    size_t dlen = 0;
+    double last = -1;
+    size_t lineno = 0;
+
+    assert_non_null(fp);
+    *nevents = 0;
+    while ((n = getline(&line, &cap, fp)) > 0) {
+        json_object *o;
+        assert_true(line[n - 1] == '\n');
+        if (line[0] == '#') {
+            continue; /* v3 comment: the seal */
+        }
+        o = json_tokener_parse(line);
+        if (o == NULL) {
+            fail_msg("line %zu is not JSON: %s", lineno, line);
+        }
+        if (lineno++ == 0) {
+            assert_true(json_object_is_type(o, json_type_object));
+            json_object_put(o);
+            continue;
+        }
+        assert_true(json_object_is_type(o, json_type_array));
+        assert_int_equal(json_object_array_length(o), 3);
+        {
+            double t = json_object_get_double(json_object_array_get_idx(o, 0));
+            const char *c = json_object_get_string(
+                json_object_array_get_idx(o, 1));
+            json_object *d = json_object_array_get_idx(o, 2);
+            assert_true(t >= 0);
+            assert_int_equal(strlen(c), 1);
+            if (c[0] == code) {
+                size_t l = (size_t)json_object_get_string_len(d);
+                assert_true(l <= max_event * 3);
+                data = realloc(data, dlen + l + 1);
+                memcpy(data + dlen, json_object_get_string(d), l);
+                dlen += l;
+                data[dlen] = '\0';
+                (*nevents)++;
+            }
+            if (last >= 0 && line[1] != '0') {
+                /* v2: absolute times never decrease */
+                assert_true(t >= last || t < 1e-9);
+            }
+            last = t;
+        }
+        json_object_put(o);
+    }
+    free(line);
+    fclose(fp);
+    return data;
+}
+
+static void
+test_utf8_every_split(void **state)
+{
+    struct fixture *f = *state;
+    const char *text = "h\xc3\xa9llo w\xc3\xb6rld \xe2\x9c\x93 "
+                       "\xf0\x9f\x94\x92 end";
+    size_t len = strlen(text);
+    size_t cut;
+
+    for (cut = 0; cut <= len; cut++) {
+        struct pcl_cast *c;
+        size_t nev;
+        char *data;
+
+        unlink(f->path);
+        c = open_cast(f->path, PCL_CAST_V2, false, false);
+        assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)text, cut,
+                                         1000), PCL_OK);
+        assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)text + cut,
+                                         len - cut, 2000), PCL_OK);
+        assert_int_equal(pcl_cast_close(c), PCL_OK);
+        data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
+        if (strcmp(data, text) != 0) {
+            fail_msg("split at %zu: got \"%s\"", cut, data);
+        }
+        assert_null(strstr(data, "\xef\xbf\xbd"));
+        free(data);
+    }
+    /* Byte by byte. */
+    {
+        struct pcl_cast *c;
+        size_t nev;
+        char *data;
+        size_t i;
+
+        unlink(f->path);
+        c = open_cast(f->path, PCL_CAST_V3, false, false);
+        for (i = 0; i < len; i++) {
+            assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)text + i,
+                                             1, i * 10), PCL_OK);
+        }
+        assert_int_equal(pcl_cast_close(c), PCL_OK);
+        data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
+        assert_string_equal(data, text);
+        free(data);
+    }
+}
+
+struct bytes_case {
+    const char *in;
+    size_t len;
+    const char *out;
+};
+
+static const struct bytes_case bytes_cases[] = {
+    { "a\xff" "b", 3, "a\xef\xbf\xbd" "b" },
+    { "\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd" },
+    { "\xed\xa0\x80", 3, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+    { "x\xe2\x82", 3, "x\xef\xbf\xbd\xef\xbf\xbd" }, /* cut at the end */
+    { "tab\tq\"b\\s\x1b[1m", 13, "tab\tq\"b\\s\x1b[1m" },
+};
+
+static void
+test_invalid_bytes_and_nul(void **state)
+{
+    struct fixture *f = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(bytes_cases) / sizeof(bytes_cases[0]); i++) {
+        struct pcl_cast *c;
+        size_t nev;
+        char *data;
+
+        unlink(f->path);
+        c = open_cast(f->path, PCL_CAST_V2, false, false);
+        assert_int_equal(pcl_cast_output(c, 1,
+                                         (const uint8_t *)bytes_cases[i].in,
+                                         bytes_cases[i].len, 5), PCL_OK);
+        assert_int_equal(pcl_cast_close(c), PCL_OK);
+        data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
+        if (strcmp(data, bytes_cases[i].out) != 0) {
+            fail_msg("case %zu: got \"%s\"", i, data);
+        }
+        free(data);
+    }
+    /* NUL survives as \u0000. */
+    {
+        struct pcl_cast *c;
+        FILE *fp;
+        char buf[512];
+        size_t n;
+
+        unlink(f->path);
+        c = open_cast(f->path, PCL_CAST_V2, false, false);
+        assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)"a\0b", 3,
+                                         7), PCL_OK);
+        assert_int_equal(pcl_cast_close(c), PCL_OK);
+        fp = fopen(f->path, "r");
+        n = fread(buf, 1, sizeof(buf) - 1, fp);
+        buf[n] = '\0';
+        fclose(fp);
+        assert_non_null(strstr(buf, "[0.000007, \"o\", \"a\\u0000b\"]\n"));
+    }
+}
+
+static void
+test_large_random(void **state)
+{
+    struct fixture *f = *state;
+    size_t total = 5 * 1024 * 1024;
+    uint8_t *buf = malloc(total);
+    uint32_t x = 2463534242u;
+    struct pcl_cast *c;
+    size_t nev;
+    size_t i;
+    char *data;
+
+    assert_non_null(buf);
+    for (i = 0; i < total; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        buf[i] = (uint8_t)x;
+    }
+    c = open_cast(f->path, PCL_CAST_V2, false, true);
+    /* One huge read: split into bounded events. */
+    assert_int_equal(pcl_cast_output(c, 1, buf, total, 100), PCL_OK);
+    assert_int_equal(pcl_cast_close(c), PCL_OK);
+    data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
+    assert_true(nev >= total / PCL_CAST_EVENT_MAX);
+    free(data);
+    free(buf);
+}
+
+static void
+test_streams_exit_markers(void **state)
+{
+    struct fixture *f = *state;
+    struct pcl_cast *c;
+    FILE *fp;
+    char buf[4096];
+    size_t n;
+
+    c = open_cast(f->path, PCL_CAST_V2, true, false);
+    assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)"out\n", 4, 10),
+                     PCL_OK);
+    assert_int_equal(pcl_cast_output(c, 2, (const uint8_t *)"err\n", 4, 20),
+                     PCL_OK);
+    assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)"o2", 2, 15),
+                     PCL_OK);
+    assert_int_equal(pcl_cast_resize(c, 120, 40, 30), PCL_OK);
+    assert_int_equal(pcl_cast_exit(c, 3, NULL, 40), PCL_OK);
+    assert_int_equal(pcl_cast_close(c), PCL_OK);
+    fp = fopen(f->path, "r");
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    /* Golden event lines; the time that went backwards (15 < 20) is
+     * raised to the previous event's. */
+    assert_non_null(strstr(buf,
+                           "[0.000010, \"o\", \"out\\n\"]\n"
+                           "[0.000020, \"m\", \"stream:stderr\"]\n"
+                           "[0.000020, \"o\", \"err\\n\"]\n"
+                           "[0.000020, \"m\", \"stream:stdout\"]\n"
+                           "[0.000020, \"o\", \"o2\"]\n"
+                           "[0.000030, \"r\", \"120x40\"]\n"
+                           "[0.000040, \"m\", \"exit:3\"]\n"));
+    assert_non_null(strstr(buf, "\"user\":\"alice \\\"quoted\\\"\\n\""));
+    assert_null(strstr(buf, "approval_id"));
+}
+
+static void
+test_v3_exit_and_intervals(void **state)
+{
+    struct fixture *f = *state;
+    struct pcl_cast *c;
+    FILE *fp;
+    char buf[4096];
+    size_t n;
+    struct pcl_cast_verdict v;
+
+    c = open_cast(f->path, PCL_CAST_V3, false, true);
+    assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)"a", 1, 1500000),
+                     PCL_OK);
+    assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)"b", 1, 2000000),
+                     PCL_OK);
+    assert_int_equal(pcl_cast_exit(c, 0, "TERM", 2000001), PCL_OK);
+    assert_int_equal(pcl_cast_close(c), PCL_OK);
+    fp = fopen(f->path, "r");
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    buf[n] = '\0';
+    fclose(fp);
+    assert_non_null(strstr(buf, "{\"version\":3,\"term\":{\"cols\":100,"
+                                "\"rows\":30,\"type\":\"xterm-256color\"}"));
+    assert_non_null(strstr(buf, "[1.500000, \"o\", \"a\"]\n"
+                                "[0.500000, \"o\", \"b\"]\n"
+                                "[0.000001, \"x\", \"TERM\"]\n# {"));
+    assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
+                                     "test-key", &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_VALID);
+    assert_int_equal(v.format, PCL_CAST_V3);
+    assert_int_equal(v.lines, 4);
+}
+
+/* Rewrites byte off of path to b. */
+static void
+poke(const char *path, long off, char b)
+{
+    int fd = open(path, O_WRONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, &b, 1, off), 1);
+    close(fd);
+}
+
+static void
+test_seal_verdicts(void **state)
+{
+    struct fixture *f = *state;
+    struct pcl_cast *c;
+    struct pcl_cast_verdict v;
+    char seal[300];
+    char chain[65];
+    int i;
+
+    c = open_cast(f->path, PCL_CAST_V2, false, true);
+    for (i = 0; i < 100; i++) {
+        assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)"line\r\n", 6,
+                                         (uint64_t)i * 1000), PCL_OK);
+    }
+    pcl_cast_chain(c, chain);
+    assert_int_equal(pcl_cast_close(c), PCL_OK);
+
+    assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
+                                     "test-key", &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_VALID);
+    assert_int_equal(v.lines, 101);
+    assert_string_equal(v.chain, chain);
+
+    /* Without the key: counts and chain check, MAC cannot. */
+    assert_int_equal(pcl_cast_verify(f->path, NULL, 0, NULL, &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_KEY_UNKNOWN);
+
+    /* A wrong key under the right id. */
+    assert_int_equal(pcl_cast_verify(f->path, (const uint8_t *)"x", 1,
+                                     "test-key", &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_TAMPERED);
+
+    /* One byte of the data changed: "line" -> "fine". */
+    poke(f->path, 300, 'f');
+    assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
+                                     "test-key", &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_TAMPERED);
+
+    /* No sidecar: unsealed, never valid. */
+    snprintf(seal, sizeof(seal), "%s.seal", f->path);
+    assert_int_equal(unlink(seal), 0);
+    assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
+                                     "test-key", &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_UNSEALED);
+}
+
+static void
+test_cut_short_is_unsealed(void **state)
+{
+    struct fixture *f = *state;
+    struct pcl_cast *c;
+    struct pcl_cast_verdict v;
+
+    /* A session that dies: events flushed, never closed. */
+    c = open_cast(f->path, PCL_CAST_V3, false, true);
+    assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)"abc", 3, 1),
+                     PCL_OK);
+    pcl_cast_abort(c);
+    assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
+                                     "test-key", &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_UNSEALED);
+    assert_int_equal(v.lines, 2);
+    /* The file exists already: never overwritten. */
+    {
+        struct pcl_cast_params p;
+        struct pcl_cast *c2 = NULL;
+        char why[256] = "";
+        memset(&p, 0, sizeof(p));
+        p.path = f->path;
+        p.format = PCL_CAST_V2;
+        assert_int_equal(pcl_cast_open(&p, &c2, why, sizeof(why)),
+                         PCL_ERR_IO);
+        assert_null(c2);
+        assert_non_null(strstr(why, "File exists"));
+    }
+}
+
+/* A file that cannot grow (a full disk, as RLIMIT_FSIZE makes one for
+ * this process) makes the writer fail and stay failed: the caller ends the
+ * session instead of letting data through unrecorded. */
+static void
+test_write_failure(void **state)
+{
+    struct fixture *f = *state;
+    struct pcl_cast *c;
+    struct rlimit saved;
+    struct rlimit small = { 8192, 8192 };
+    uint8_t buf[4096];
+    int rc = PCL_OK;
+    int i;
+
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_IGN);
+    c = open_cast(f->path, PCL_CAST_V2, false, true);
+    memset(buf, 'x', sizeof(buf));
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    for (i = 0; i < 64 && rc == PCL_OK; i++) {
+        rc = pcl_cast_output(c, 1, buf, sizeof(buf), (uint64_t)i);
+        if (rc == PCL_OK) {
+            rc = pcl_cast_flush(c, false);
+        }
+    }
+    assert_int_equal(rc, PCL_ERR_IO);
+    /* Failed for good: nothing more is accepted. */
+    assert_int_equal(pcl_cast_marker(c, "x", 100), PCL_ERR_IO);
+    assert_int_equal(pcl_cast_close(c), PCL_ERR_IO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_DFL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_utf8_every_split, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_bytes_and_nul, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_large_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_streams_exit_markers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_v3_exit_and_intervals, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_seal_verdicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cut_short_is_unsealed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
