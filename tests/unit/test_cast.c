@@ -454,12 +454,14 @@ test_write_failure(void **state)
     struct fixture *f = *state;
     struct pcl_cast *c;
     struct rlimit saved;
-    struct rlimit small = { 8192, 8192 };
+    struct rlimit small;
     uint8_t buf[4096];
     int rc = PCL_OK;
     int i;
 
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small.rlim_cur = 8192; /* the soft limit only: it can be raised back */
+    small.rlim_max = saved.rlim_max;
     signal(SIGXFSZ, SIG_IGN);
     c = open_cast(f->path, PCL_CAST_V2, false, true);
     memset(buf, 'x', sizeof(buf));
