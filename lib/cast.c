@@ -20,6 +20,7 @@
 #include <openssl/hmac.h>
 
 #include "portcullis/err.h"
+#include "portcullis/log.h"
 
 /* The chain starts from the hash of this string (portcullis-cast(5)). */
 #define CHAIN_SEED "portcullis-chain-v1"
@@ -31,6 +32,9 @@
 
 struct pcl_cast {
     int fd;
+    int seal_fd;                /* v2 sidecar, opened with the file: the
+                                 * process may lose access to the directory
+                                 * before the end (it drops its group) */
     char *path;
     enum pcl_cast_format format;
     bool separate_streams;
@@ -577,6 +581,9 @@ cast_free(struct pcl_cast *c)
     if (c->fd >= 0) {
         close(c->fd);
     }
+    if (c->seal_fd >= 0) {
+        close(c->seal_fd);
+    }
     if (c->key != NULL) {
         explicit_bzero(c->key, c->key_len);
         (void)munlock(c->key, c->key_len);
@@ -612,6 +619,7 @@ pcl_cast_open(const struct pcl_cast_params *p, struct pcl_cast **out,
         goto out;
     }
     c->fd = -1;
+    c->seal_fd = -1;
     c->format = p->format;
     c->separate_streams = p->separate_streams;
     c->cur_stream = 1;
@@ -648,6 +656,22 @@ pcl_cast_open(const struct pcl_cast_params *p, struct pcl_cast **out,
         snprintf(why, whylen, "%s: %s", p->path, strerror(errno));
         goto out;
     }
+    if (c->key != NULL && c->format == PCL_CAST_V2) {
+        char spath[4096];
+        if ((size_t)snprintf(spath, sizeof(spath), "%s%s", p->path,
+                             PCL_CAST_SEAL_SUFFIX) >= sizeof(spath)) {
+            snprintf(why, whylen, "path too long");
+            goto out;
+        }
+        /* Empty until the seal is written: a session that dies leaves an
+         * empty sidecar, which verifies as unsealed. */
+        c->seal_fd = open(spath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+                                     O_NOFOLLOW | O_NOCTTY, 0640);
+        if (c->seal_fd < 0) {
+            snprintf(why, whylen, "%s: %s", spath, strerror(errno));
+            goto out;
+        }
+    }
     hdr = header_line(p);
     if (hdr == NULL) {
         rc = PCL_ERR_NOMEM;
@@ -666,6 +690,11 @@ out:
     free(hdr);
     if (c != NULL && c->fd >= 0) {
         (void)unlink(p->path);
+    }
+    if (c != NULL && c->seal_fd >= 0) {
+        char spath[4096];
+        snprintf(spath, sizeof(spath), "%s%s", p->path, PCL_CAST_SEAL_SUFFIX);
+        (void)unlink(spath);
     }
     cast_free(c);
     if (rc == PCL_ERR_NOMEM && why[0] == '\0') {
@@ -786,12 +815,8 @@ pcl_cast_close(struct pcl_cast *c)
                 rc = PCL_ERR_IO;
             }
         } else {
-            if (asprintf(&spath, "%s%s", c->path, PCL_CAST_SEAL_SUFFIX) < 0) {
-                spath = NULL;
-                goto out;
-            }
-            fd = open(spath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-                                 O_NOFOLLOW | O_NOCTTY, 0640);
+            fd = c->seal_fd;
+            c->seal_fd = -1;
             if (fd < 0) {
                 goto out;
             }
@@ -805,6 +830,9 @@ pcl_cast_close(struct pcl_cast *c)
         }
     }
 out:
+    if (rc != PCL_OK) {
+        error("recording %s: cannot seal: %s", c->path, strerror(errno));
+    }
     if (fd >= 0) {
         close(fd);
     }

@@ -19,6 +19,8 @@ enum kw_type {
     KW_UINT,
     KW_BOOL,
     KW_LOGLEVEL,
+    KW_MILLIS,   /* duration in milliseconds: N (ms), Nms, Ns */
+    KW_CHOICE,   /* one of kw->choices, '|'-separated */
 };
 
 /*
@@ -31,28 +33,45 @@ struct kw {
     enum kw_type type;
     size_t offset;
     const char *def;
-    unsigned min; /* KW_SECONDS, KW_UINT: accepted range */
+    unsigned min; /* KW_SECONDS, KW_UINT, KW_MILLIS: accepted range */
     unsigned max;
+    const char *choices; /* KW_CHOICE */
 };
 
 #define OFF(f) offsetof(struct pcl_conf, f)
 static const struct kw keywords[] = {
     { "proxy", "policy", KW_PATH, OFF(policy),
-      SYSCONFDIR "/portcullis/policy.conf", 0, 0 },
+      SYSCONFDIR "/portcullis/policy.conf", 0, 0, NULL },
     { "proxy", "credentials", KW_PATH, OFF(credentials),
-      SYSCONFDIR "/portcullis/keys", 0, 0 },
+      SYSCONFDIR "/portcullis/keys", 0, 0, NULL },
     { "proxy", "connect-timeout", KW_SECONDS, OFF(connect_timeout), "10",
-      1, 3600 },
+      1, 3600, NULL },
     /* Linux caps TCP_KEEPIDLE/TCP_KEEPINTVL at 32767 s and TCP_KEEPCNT at
      * 127: larger values would be refused by setsockopt(2) unnoticed. */
     { "proxy", "keepalive-interval", KW_SECONDS, OFF(keepalive_interval),
-      "30", 0, 32767 },
+      "30", 0, 32767, NULL },
     { "proxy", "keepalive-count-max", KW_UINT, OFF(keepalive_count_max),
-      "3", 1, 127 },
-    { "proxy", "log-level", KW_LOGLEVEL, OFF(log_level), "info", 0, 0 },
+      "3", 1, 127, NULL },
+    { "proxy", "log-level", KW_LOGLEVEL, OFF(log_level), "info", 0, 0,
+      NULL },
+    { "recording", "directory", KW_PATH, OFF(rec_directory),
+      LOCALSTATEDIR "/log/portcullis/sessions", 0, 0, NULL },
+    { "recording", "format", KW_CHOICE, OFF(rec_format), "asciicast-v2", 0,
+      0, "asciicast-v2|asciicast-v3" },
+    { "recording", "input", KW_BOOL, OFF(rec_input), "no", 0, 0, NULL },
+    { "recording", "flush-interval", KW_MILLIS, OFF(rec_flush_interval_ms),
+      "1s", 0, 60000, NULL },
+    { "recording", "on-error", KW_CHOICE, OFF(rec_on_error), "terminate", 0,
+      0, "terminate|continue" },
+    { "recording", "mask-holdback", KW_MILLIS, OFF(rec_mask_holdback_ms),
+      "50ms", 1, 5000, NULL },
+    { "recording", "seal-key", KW_PATH, OFF(rec_seal_key),
+      SYSCONFDIR "/portcullis/seal.key", 0, 0, NULL },
+    { "recording", "index", KW_PATH_OPT, OFF(rec_index),
+      LOCALSTATEDIR "/log/portcullis/sessions/index.sqlite", 0, 0, NULL },
     { "audit", "json-log", KW_PATH_OPT, OFF(json_log),
-      LOCALSTATEDIR "/log/portcullis/audit.json", 0, 0 },
-    { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes", 0, 0 },
+      LOCALSTATEDIR "/log/portcullis/audit.json", 0, 0, NULL },
+    { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes", 0, 0, NULL },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -67,6 +86,24 @@ struct load_ctx {
     int seen[NKEYWORDS];
     int section_ok;
 };
+
+/* True when value is one of the '|'-separated choices. */
+static bool
+is_choice(const char *choices, const char *value)
+{
+    size_t vl = strlen(value);
+    const char *p = choices;
+
+    while (p != NULL && *p != '\0') {
+        const char *bar = strchr(p, '|');
+        size_t l = bar != NULL ? (size_t)(bar - p) : strlen(p);
+        if (l == vl && strncmp(p, value, l) == 0) {
+            return true;
+        }
+        p = bar != NULL ? bar + 1 : NULL;
+    }
+    return false;
+}
 
 /* Stores value into the field of kw; returns false with a diagnostic. */
 static bool
@@ -120,6 +157,33 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
             return false;
         }
         *(unsigned *)(void *)base = u;
+        return true;
+    case KW_MILLIS:
+        if (pcl_parse_millis(value, &u) != PCL_OK) {
+            pcl_diag_add(diag, file, line, "%s: invalid duration \"%.64s\" "
+                         "(use N or Nms for milliseconds, Ns for seconds)",
+                         kw->key, value);
+            return false;
+        }
+        if (u < kw->min || u > kw->max) {
+            pcl_diag_add(diag, file, line, "%s: %u ms is out of range "
+                         "(%u-%u ms)", kw->key, u, kw->min, kw->max);
+            return false;
+        }
+        *(unsigned *)(void *)base = u;
+        return true;
+    case KW_CHOICE:
+        if (!is_choice(kw->choices, value)) {
+            pcl_diag_add(diag, file, line, "%s: \"%.64s\" is not one of %s",
+                         kw->key, value, kw->choices);
+            return false;
+        }
+        free(*sp);
+        *sp = strdup(value);
+        if (*sp == NULL) {
+            pcl_diag_add(diag, file, line, "out of memory");
+            return false;
+        }
         return true;
     case KW_BOOL:
         if (pcl_parse_bool(value, &b) != PCL_OK) {
@@ -261,6 +325,7 @@ pcl_conf_free(struct pcl_conf *c)
         case KW_PATH:
         case KW_PATH_OPT:
         case KW_LOGLEVEL:
+        case KW_CHOICE:
             free(*(char **)(void *)((char *)c + keywords[i].offset));
             break;
         default:
@@ -283,12 +348,17 @@ pcl_conf_dump(const struct pcl_conf *c, FILE *fp)
         case KW_PATH:
         case KW_PATH_OPT:
         case KW_LOGLEVEL:
+        case KW_CHOICE:
             fprintf(fp, "%s\n",
                     *(char *const *)(const void *)(base + kw->offset));
             break;
         case KW_SECONDS:
         case KW_UINT:
             fprintf(fp, "%u\n",
+                    *(const unsigned *)(const void *)(base + kw->offset));
+            break;
+        case KW_MILLIS:
+            fprintf(fp, "%ums\n",
                     *(const unsigned *)(const void *)(base + kw->offset));
             break;
         case KW_BOOL:

@@ -33,7 +33,7 @@ check_stat(const char *path, const struct stat *st, enum pcl_file_kind kind,
         snprintf(why, whylen, "%s: not owned by root", path);
         return PCL_ERR_PERM;
     }
-    if (kind == PCL_FILE_DIR) {
+    if (kind == PCL_FILE_DIR || kind == PCL_FILE_SPOOL) {
         if (!S_ISDIR(st->st_mode)) {
             snprintf(why, whylen, "%s: not a directory", path);
             return PCL_ERR_PERM;
@@ -42,9 +42,11 @@ check_stat(const char *path, const struct stat *st, enum pcl_file_kind kind,
         snprintf(why, whylen, "%s: not a regular file", path);
         return PCL_ERR_PERM;
     }
-    if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        snprintf(why, whylen, "%s: writable by group or others (mode %04o)",
-                 path, (unsigned)(st->st_mode & 07777));
+    if ((st->st_mode & S_IWOTH) != 0 ||
+        (kind != PCL_FILE_SPOOL && (st->st_mode & S_IWGRP) != 0)) {
+        snprintf(why, whylen, "%s: writable by %s (mode %04o)",
+                 path, kind == PCL_FILE_SPOOL ? "others" : "group or others",
+                 (unsigned)(st->st_mode & 07777));
         return PCL_ERR_PERM;
     }
     if (kind == PCL_FILE_SECRET && (st->st_mode & S_IRWXO) != 0) {
@@ -148,7 +150,8 @@ pcl_file_open(const char *path, enum pcl_file_kind kind, FILE **out,
 }
 
 int
-pcl_file_check_dir(const char *path, char *why, size_t whylen)
+pcl_file_check_dir(const char *path, enum pcl_file_kind kind, char *why,
+                   size_t whylen)
 {
     struct stat st;
     int rc;
@@ -161,7 +164,40 @@ pcl_file_check_dir(const char *path, char *why, size_t whylen)
         snprintf(why, whylen, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? PCL_ERR_NOTFOUND : PCL_ERR_SYSTEM;
     }
-    return check_stat(path, &st, PCL_FILE_DIR, why, whylen);
+    return check_stat(path, &st, kind, why, whylen);
+}
+
+int
+pcl_file_mkdirs(const char *base, const char *rel, char *why, size_t whylen)
+{
+    char path[4096];
+    size_t blen = strlen(base);
+    size_t i;
+    mode_t old;
+    int rc = PCL_OK;
+
+    if (blen + 1 + strlen(rel) >= sizeof(path)) {
+        snprintf(why, whylen, "path too long");
+        return PCL_ERR_SYSTEM;
+    }
+    memcpy(path, base, blen);
+    path[blen] = '/';
+    memcpy(path + blen + 1, rel, strlen(rel) + 1);
+    /* The group must be able to write what one user's proxy creates. */
+    old = umask(0);
+    for (i = blen + 1; path[i] != '\0' && rc == PCL_OK; i++) {
+        if (path[i] != '/') {
+            continue;
+        }
+        path[i] = '\0';
+        if (mkdir(path, 03770) != 0 && errno != EEXIST) {
+            snprintf(why, whylen, "%s: %s", path, strerror(errno));
+            rc = PCL_ERR_SYSTEM;
+        }
+        path[i] = '/';
+    }
+    umask(old);
+    return rc;
 }
 
 int

@@ -67,6 +67,31 @@ pcl_parse_seconds(const char *s, unsigned *out)
 }
 
 int
+pcl_parse_millis(const char *s, unsigned *out)
+{
+    char num[16];
+    size_t len = strlen(s);
+    unsigned mult = 1;
+    unsigned v;
+
+    if (len == 0 || len >= sizeof(num)) {
+        return PCL_ERR_INVAL;
+    }
+    memcpy(num, s, len + 1);
+    if (len > 2 && strcmp(num + len - 2, "ms") == 0) {
+        num[len - 2] = '\0';
+    } else if (num[len - 1] == 's') {
+        mult = 1000;
+        num[len - 1] = '\0';
+    }
+    if (pcl_parse_uint(num, 3600000 / mult, &v) != PCL_OK) {
+        return PCL_ERR_INVAL;
+    }
+    *out = v * mult;
+    return PCL_OK;
+}
+
+int
 pcl_parse_bool(const char *s, bool *out)
 {
     if (strcasecmp(s, "yes") == 0 || strcasecmp(s, "true") == 0 ||

@@ -56,6 +56,15 @@ static const char *const algo_defaults[ALGO_COUNT] = {
     DEFAULT_KEX, DEFAULT_CIPHERS, DEFAULT_MACS, DEFAULT_HOSTKEY_ALGORITHMS,
 };
 
+struct mask_rule {
+    char *name;
+    char *pattern;
+    char *replace;
+    int line;
+    int seen_pattern;
+    int seen_replace;
+};
+
 struct pcl_target {
     char *name;
     int line;
@@ -72,6 +81,9 @@ struct pcl_target {
     size_t nallow;
     char *algos[ALGO_COUNT];
     unsigned connect_timeout; /* seconds; 0: portcullis.conf's */
+    char **masks;
+    size_t nmasks;
+    int masks_line;
     int seen_line[16];
 };
 
@@ -81,6 +93,8 @@ struct pcl_policy {
     size_t ntargets;
     unsigned default_port;
     unsigned default_connect_timeout;
+    struct mask_rule *masks;
+    size_t nmasks;
     char *default_algos[ALGO_COUNT];
 };
 
@@ -88,7 +102,10 @@ struct pcl_policy {
 static const char *const target_keys[] = {
     "description", "host", "port", "accounts", "credential", "host-key",
     "allow", "kex", "ciphers", "macs", "host-key-algorithms",
-    "connect-timeout", NULL,
+    "connect-timeout", "mask", NULL,
+};
+static const char *const mask_keys[] = {
+    "pattern", "replace", NULL,
 };
 static const char *const default_keys[] = {
     "port", "kex", "ciphers", "macs", "host-key-algorithms",
@@ -122,6 +139,10 @@ target_free(struct pcl_target *t)
     for (i = 0; i < ALGO_COUNT; i++) {
         free(t->algos[i]);
     }
+    for (i = 0; i < t->nmasks; i++) {
+        free(t->masks[i]);
+    }
+    free(t->masks);
     free(t);
 }
 
@@ -140,6 +161,12 @@ pcl_policy_free(struct pcl_policy *p)
     for (i = 0; i < ALGO_COUNT; i++) {
         free(p->default_algos[i]);
     }
+    for (i = 0; i < p->nmasks; i++) {
+        free(p->masks[i].name);
+        free(p->masks[i].pattern);
+        free(p->masks[i].replace);
+    }
+    free(p->masks);
     free(p->path);
     free(p);
 }
@@ -150,8 +177,9 @@ struct load_ctx {
     struct pcl_diag *diag;
     const char *file;
     int line;
-    enum { SEC_NONE, SEC_DEFAULTS, SEC_TARGET, SEC_BAD } sec;
+    enum { SEC_NONE, SEC_DEFAULTS, SEC_TARGET, SEC_MASK, SEC_BAD } sec;
     struct pcl_target *cur;
+    struct mask_rule *cur_mask;
     int defaults_seen[8];
     bool nomem;
 };
@@ -344,6 +372,24 @@ add_allow(const char *item, void *vctx)
     return 0;
 }
 
+static int
+add_mask_name(const char *item, void *vctx)
+{
+    struct load_ctx *ctx = vctx;
+    struct pcl_target *t = ctx->cur;
+
+    if (!pcl_cmdline_is_target_name(item)) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "mask: invalid rule set name \"%.64s\"", item);
+        return 1;
+    }
+    if (vec_push(&t->masks, &t->nmasks, item) != PCL_OK) {
+        ctx->nomem = true;
+        return 1;
+    }
+    return 0;
+}
+
 /* A credential template yields a file name: no '/', no leading '.'. */
 static bool
 check_credential(struct load_ctx *ctx, const char *value)
@@ -488,6 +534,10 @@ target_key(struct load_ctx *ctx, const char *key, const char *value)
     if (strcmp(key, "connect-timeout") == 0) {
         return parse_timeout(ctx, value, &t->connect_timeout);
     }
+    if (strcmp(key, "mask") == 0) {
+        t->masks_line = ctx->line;
+        return pcl_parse_list(value, add_mask_name, ctx) == 0;
+    }
     if (strcmp(key, "credential") == 0) {
         if (!check_credential(ctx, value)) {
             return false;
@@ -548,6 +598,85 @@ defaults_key(struct load_ctx *ctx, const char *key, const char *value)
 }
 
 static bool
+mask_key(struct load_ctx *ctx, const char *key, const char *value)
+{
+    struct mask_rule *m = ctx->cur_mask;
+    char why[256];
+    char **slot;
+    int *seen;
+
+    if (key_index(mask_keys, key) < 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "unknown key \"%.64s\" in [mask %s]", key, m->name);
+        return false;
+    }
+    slot = strcmp(key, "pattern") == 0 ? &m->pattern : &m->replace;
+    seen = strcmp(key, "pattern") == 0 ? &m->seen_pattern : &m->seen_replace;
+    if (*seen != 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "%s: given twice (first on line %d)", key, *seen);
+        return false;
+    }
+    *seen = ctx->line;
+    if (strcmp(key, "pattern") == 0) {
+        if (value[0] == '\0') {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "pattern: empty");
+            return false;
+        }
+        if (ctx->checks != NULL && ctx->checks->mask_pattern != NULL &&
+            ctx->checks->mask_pattern(value, why, sizeof(why)) != 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line, "pattern: %s", why);
+            return false;
+        }
+    }
+    *slot = strdup(value);
+    ctx->nomem |= *slot == NULL;
+    return *slot != NULL;
+}
+
+static bool
+new_mask_section(struct load_ctx *ctx, const char *name)
+{
+    struct pcl_policy *p = ctx->p;
+    struct mask_rule *nm;
+    size_t i;
+
+    name += strspn(name, " \t");
+    if (!pcl_cmdline_is_target_name(name) || strcmp(name, "builtin") == 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "invalid mask rule set name \"%.64s\"%s", name,
+                     strcmp(name, "builtin") == 0 ? " (reserved)" : "");
+        return false;
+    }
+    for (i = 0; i < p->nmasks; i++) {
+        if (strcmp(p->masks[i].name, name) == 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "mask \"%s\" defined twice (first on line %d)", name,
+                         p->masks[i].line);
+            return false;
+        }
+    }
+    nm = realloc(p->masks, (p->nmasks + 1) * sizeof(*nm));
+    if (nm == NULL) {
+        ctx->nomem = true;
+        return false;
+    }
+    p->masks = nm;
+    memset(&nm[p->nmasks], 0, sizeof(nm[0]));
+    nm[p->nmasks].name = strdup(name);
+    nm[p->nmasks].line = ctx->line;
+    if (nm[p->nmasks].name == NULL) {
+        ctx->nomem = true;
+        return false;
+    }
+    ctx->cur_mask = &nm[p->nmasks];
+    p->nmasks++;
+    ctx->sec = SEC_MASK;
+    return true;
+}
+
+static bool
 new_section(struct load_ctx *ctx, const char *section)
 {
     struct pcl_policy *p = ctx->p;
@@ -567,11 +696,15 @@ new_section(struct load_ctx *ctx, const char *section)
         ctx->sec = SEC_DEFAULTS;
         return true;
     }
+    if (strncmp(section, "mask", 4) == 0 &&
+        (section[4] == ' ' || section[4] == '\t')) {
+        return new_mask_section(ctx, section + 4);
+    }
     if (strncmp(section, "target", 6) != 0 ||
         (section[6] != ' ' && section[6] != '\t')) {
         pcl_diag_add(ctx->diag, ctx->file, ctx->line,
-                     "unknown section [%.64s] (expected [defaults] or "
-                     "[target NAME])", section);
+                     "unknown section [%.64s] (expected [defaults], "
+                     "[target NAME] or [mask NAME])", section);
         return false;
     }
     name = section + 6;
@@ -640,6 +773,8 @@ handler(void *vctx, const char *file, int line, const char *section,
         return defaults_key(ctx, key, value);
     case SEC_TARGET:
         return target_key(ctx, key, value);
+    case SEC_MASK:
+        return mask_key(ctx, key, value);
     }
     return false;
 }
@@ -651,6 +786,17 @@ finish(struct load_ctx *ctx)
     struct pcl_policy *p = ctx->p;
     size_t i;
     int a;
+
+    for (i = 0; i < p->nmasks; i++) {
+        if (p->masks[i].pattern == NULL) {
+            pcl_diag_add(ctx->diag, p->path, p->masks[i].line,
+                         "[mask %s]: no pattern", p->masks[i].name);
+        }
+        if (p->masks[i].replace == NULL) {
+            p->masks[i].replace = strdup("****");
+            ctx->nomem |= p->masks[i].replace == NULL;
+        }
+    }
 
     for (i = 0; i < p->ntargets; i++) {
         struct pcl_target *t = p->targets[i];
@@ -676,6 +822,19 @@ finish(struct load_ctx *ctx)
         if (t->credential == NULL) {
             t->credential = strdup("%t");
             ctx->nomem |= t->credential == NULL;
+        }
+        if (t->masks_line == 0 &&
+            vec_push(&t->masks, &t->nmasks, "builtin") != PCL_OK) {
+            ctx->nomem = true;
+        }
+        for (size_t k = 0; k < t->nmasks; k++) {
+            const char *pat;
+            const char *rep;
+            if (strcmp(t->masks[k], "builtin") != 0 &&
+                pcl_policy_mask(p, t->masks[k], &pat, &rep) != PCL_OK) {
+                pcl_diag_add(ctx->diag, p->path, t->masks_line,
+                             "mask: no [mask %s] section", t->masks[k]);
+            }
         }
         for (a = 0; a < ALGO_COUNT; a++) {
             if (t->algos[a] == NULL) {
@@ -871,6 +1030,35 @@ pcl_policy_decide(const struct pcl_policy *p, const struct pcl_identity *id,
     return PCL_OK;
 }
 
+int
+pcl_policy_mask(const struct pcl_policy *p, const char *name,
+                const char **pattern, const char **replacement)
+{
+    size_t i;
+
+    for (i = 0; i < p->nmasks; i++) {
+        if (strcmp(p->masks[i].name, name) == 0 &&
+            p->masks[i].pattern != NULL) {
+            *pattern = p->masks[i].pattern;
+            *replacement = p->masks[i].replace;
+            return PCL_OK;
+        }
+    }
+    return PCL_ERR_NOTFOUND;
+}
+
+size_t
+pcl_target_nmasks(const struct pcl_target *t)
+{
+    return t->nmasks;
+}
+
+const char *
+pcl_target_mask(const struct pcl_target *t, size_t i)
+{
+    return i < t->nmasks ? t->masks[i] : NULL;
+}
+
 size_t
 pcl_policy_ntargets(const struct pcl_policy *p)
 {
@@ -895,6 +1083,9 @@ pcl_policy_foreach_key(void (*fn)(const char *section, const char *key,
     }
     for (i = 0; target_keys[i] != NULL; i++) {
         fn("target", target_keys[i], ctx);
+    }
+    for (i = 0; mask_keys[i] != NULL; i++) {
+        fn("mask", mask_keys[i], ctx);
     }
 }
 

@@ -213,7 +213,7 @@ pull(struct relay *r, int is_stderr)
             return;
         }
         if (tap_data(r, s, r->chunk, (size_t)n) < 0) {
-            end(r, PCL_RELAY_END_ERROR);
+            end(r, PCL_RELAY_END_TAP);
             return;
         }
         (void)pcl_buf_put(b, r->chunk, (size_t)n);
@@ -286,7 +286,7 @@ read_user(struct relay *r)
     if (n > 0) {
         if (tap_data(r, PCL_RELAY_STDIN, pcl_buf_ptr(b) + before,
                      (size_t)n) < 0) {
-            end(r, PCL_RELAY_END_ERROR);
+            end(r, PCL_RELAY_END_TAP);
             return;
         }
         r->res->bytes_in += (uint64_t)n;
@@ -314,7 +314,7 @@ window_change(struct relay *r)
     }
     if (t != NULL && t->resize != NULL &&
         t->resize(t->ctx, ws.ws_col, ws.ws_row) < 0) {
-        end(r, PCL_RELAY_END_ERROR);
+        end(r, PCL_RELAY_END_TAP);
         return;
     }
     (void)ssh_channel_change_pty_size(r->channel, ws.ws_col, ws.ws_row);
@@ -484,6 +484,12 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
             uint64_t now = now_ms();
             timeout = due > now ? (int)(due - now) : 0;
         }
+        if (p->tap != NULL && p->tap->due != NULL) {
+            int td = p->tap->due(p->tap->ctx, now_ms());
+            if (td >= 0 && (timeout < 0 || td < timeout)) {
+                timeout = td;
+            }
+        }
         if (poll(pfd, (nfds_t)nfds, timeout) < 0) {
             if (errno == EINTR) {
                 continue;
@@ -516,6 +522,10 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
                 end(r, PCL_RELAY_END_ERROR);
             }
         }
+        if (!r->done && p->tap != NULL && p->tap->tick != NULL &&
+            p->tap->tick(p->tap->ctx, now_ms()) < 0) {
+            end(r, PCL_RELAY_END_TAP);
+        }
         if (p->keepalive_interval > 0 &&
             now_ms() >= last_keepalive + p->keepalive_interval * 1000ULL) {
             (void)ssh_send_keepalive(r->session);
@@ -541,7 +551,8 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
     }
     (void)pcl_sshconn_exit(c, &res->exit_status, res->exit_signal,
                            sizeof(res->exit_signal));
-    rc = res->end == PCL_RELAY_END_ERROR ? PCL_ERR_CONNECT : PCL_OK;
+    rc = res->end == PCL_RELAY_END_ERROR ? PCL_ERR_CONNECT
+         : res->end == PCL_RELAY_END_TAP ? PCL_ERR_IO : PCL_OK;
 out:
     teardown(r);
     explicit_bzero(r->chunk, sizeof(r->chunk));

@@ -12,6 +12,7 @@ PACKAGES=(
     libaudit-dev libinih-dev libpcre2-dev libcmocka-dev
     openssh-server openssh-client
     mandoc rsync expect jq python3 procps passwd coreutils
+    asciinema util-linux libsqlite3-dev
 )
 
 if [ "$(id -u)" != 0 ]; then

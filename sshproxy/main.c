@@ -29,9 +29,13 @@
 #include "portcullis/ini.h"
 #include "portcullis/log.h"
 #include "portcullis/policy.h"
+#include "portcullis/mask.h"
 #include "portcullis/proc.h"
+#include "portcullis/recorder.h"
 #include "portcullis/relay.h"
 #include "portcullis/sshconn.h"
+
+#include <openssl/evp.h>
 
 /* Exit codes of the proxy itself (portcullis(8), EXIT STATUS). The target's
  * own exit status is passed through unchanged. */
@@ -43,6 +47,8 @@
 
 #define DEFAULT_CONFIG SYSCONFDIR "/portcullis/portcullis.conf"
 #define CREDENTIAL_MAX 65536    /* bytes of a private key file */
+#define SEAL_KEY_MAX 4096       /* bytes of the seal key file */
+#define MAX_MASKS 64            /* mask rule sets per target */
 #define RELAY_BUFFER (256 * 1024) /* bytes per direction */
 #define MAX_GROUPS 256
 
@@ -71,6 +77,7 @@ struct proxy {
     size_t ngroups;
     struct pcl_identity id;
     char source[128];
+    char rec_path[PATH_MAX];
     struct timespec start;
 };
 
@@ -167,13 +174,27 @@ check_host_key(const char *pin, char *why, size_t whylen)
     return pcl_sshconn_check_host_key(pin, why, whylen);
 }
 
+static int
+check_mask_pattern(const char *pattern, char *why, size_t whylen)
+{
+    struct pcl_mask *m = NULL;
+    int rc = pcl_mask_new(1, &m);
+
+    if (rc == PCL_OK) {
+        rc = pcl_mask_add_rule(m, "check", pattern, "", why, whylen);
+    }
+    pcl_mask_free(m);
+    return rc;
+}
+
 /* Loads both files. Returns the number of errors (all in diag). */
 static size_t
 load_config(struct proxy *px, struct pcl_diag *diag)
 {
     static const struct pcl_policy_checks checks = {
-        check_algorithms, check_host_key,
+        check_algorithms, check_host_key, check_mask_pattern,
     };
+    FILE *fp = NULL;
     char why[512];
     int rc;
 
@@ -181,9 +202,23 @@ load_config(struct proxy *px, struct pcl_diag *diag)
         return pcl_diag_count(diag);
     }
     (void)pcl_policy_load(px->conf->policy, &checks, diag, &px->policy);
-    rc = pcl_file_check_dir(px->conf->credentials, why, sizeof(why));
+    rc = pcl_file_check_dir(px->conf->credentials, PCL_FILE_DIR, why,
+                            sizeof(why));
     if (rc != PCL_OK) {
         pcl_diag_add(diag, px->config_path, 0, "credentials: %s", why);
+    }
+    rc = pcl_file_check_dir(px->conf->rec_directory, PCL_FILE_SPOOL, why,
+                            sizeof(why));
+    if (rc != PCL_OK) {
+        pcl_diag_add(diag, px->config_path, 0, "recording directory: %s",
+                     why);
+    }
+    rc = pcl_file_open(px->conf->rec_seal_key, PCL_FILE_SECRET, &fp, why,
+                       sizeof(why));
+    if (rc != PCL_OK) {
+        pcl_diag_add(diag, px->config_path, 0, "seal-key: %s", why);
+    } else {
+        fclose(fp);
     }
     return pcl_diag_count(diag);
 }
@@ -448,10 +483,201 @@ end_name(enum pcl_relay_end e)
         return "client";
     case PCL_RELAY_END_SIGNAL:
         return "signal";
+    case PCL_RELAY_END_TAP:
+        return "recording";
     case PCL_RELAY_END_ERROR:
     default:
         return "error";
     }
+}
+
+/* The seal key's id in seals: "sha256:" and 16 hex digits of its hash, so
+ * a verifier can tell which key it needs without the key being named. */
+static void
+key_id_of(const uint8_t *key, size_t len, char *out, size_t outlen)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    size_t i;
+    size_t pos;
+
+    pos = (size_t)snprintf(out, outlen, "sha256:");
+    if (EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1) {
+        snprintf(out, outlen, "unknown");
+        return;
+    }
+    for (i = 0; i < 8 && pos + 3 <= outlen; i++) {
+        pos += (size_t)snprintf(out + pos, outlen - pos, "%02x", md[i]);
+    }
+}
+
+/*
+ * Creates the session's recording, DIR/YYYY/MM/DD/SESSION-ID.cast, with the
+ * policy's mask rules and the seal key. Runs while the process still holds
+ * group portcullis. Returns 0 with *out owned by the caller, or an exit
+ * code after telling the user and the event log why.
+ */
+static int
+open_recording(struct proxy *px, const struct pcl_decision *d,
+               const char *command, bool pty, struct pcl_recorder **out)
+{
+    const struct pcl_target *t = d->target;
+    struct pcl_recorder_rule rules[MAX_MASKS];
+    struct pcl_recorder_params rp;
+    struct winsize ws;
+    char rel[128];
+    char path[PATH_MAX] = "";
+    char host[256];
+    char key_id[32];
+    char why[512] = "";
+    uint8_t *key = NULL;
+    size_t keylen = 0;
+    time_t now = time(NULL);
+    struct tm tm;
+    size_t i;
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    memset(&rp, 0, sizeof(rp));
+    for (i = 0; i < pcl_target_nmasks(t) && n < MAX_MASKS; i++) {
+        const char *name = pcl_target_mask(t, i);
+        if (strcmp(name, "builtin") == 0) {
+            rp.builtin_rules = true;
+        } else if (pcl_policy_mask(px->policy, name, &rules[n].pattern,
+                                   &rules[n].replacement) == PCL_OK) {
+            rules[n++].name = name;
+        }
+    }
+    rp.rules = rules;
+    rp.nrules = n;
+    rp.mask_holdback_ms = px->conf->rec_mask_holdback_ms;
+    rp.record_input = px->conf->rec_input;
+    rp.continue_on_error = strcmp(px->conf->rec_on_error, "continue") == 0;
+
+    gmtime_r(&now, &tm);
+    snprintf(rel, sizeof(rel), "%04d/%02d/%02d/%s.cast", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, px->session_id);
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s",
+                         px->conf->rec_directory, rel) >= sizeof(path)) {
+        snprintf(why, sizeof(why), "recording path too long");
+        rc = PCL_ERR_TOOBIG;
+        goto out;
+    }
+    rc = pcl_file_mkdirs(px->conf->rec_directory, rel, why, sizeof(why));
+    if (rc != PCL_OK) {
+        goto out;
+    }
+    rc = pcl_file_read_secret(px->conf->rec_seal_key, SEAL_KEY_MAX, &key,
+                              &keylen, why, sizeof(why));
+    if (rc != PCL_OK) {
+        goto out;
+    }
+    key_id_of(key, keylen, key_id, sizeof(key_id));
+    if (gethostname(host, sizeof(host)) != 0) {
+        snprintf(host, sizeof(host), "unknown");
+    }
+    host[sizeof(host) - 1] = '\0';
+    {
+        const struct pcl_cast_meta meta[] = {
+            { "session_id", px->session_id },
+            { "user", px->user },
+            { "subject", NULL },
+            { "source", px->source },
+            { "target", pcl_target_name(t) },
+            { "account", d->account },
+            { "command", command },
+            { "rule", d->rule },
+            { "approval_id", NULL },
+            { "bastion", host },
+        };
+        rp.cast.path = path;
+        rp.cast.format = strcmp(px->conf->rec_format, "asciicast-v3") == 0
+                             ? PCL_CAST_V3
+                             : PCL_CAST_V2;
+        rp.cast.width = 80;
+        rp.cast.height = 24;
+        if (pty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0 &&
+            ws.ws_col > 0) {
+            rp.cast.width = ws.ws_col;
+            rp.cast.height = ws.ws_row;
+        }
+        rp.cast.timestamp = (int64_t)now;
+        rp.cast.term = pty ? px->env.term : NULL;
+        rp.cast.meta = meta;
+        rp.cast.nmeta = sizeof(meta) / sizeof(meta[0]);
+        rp.cast.separate_streams = !pty;
+        rp.cast.flush_interval_ms = px->conf->rec_flush_interval_ms;
+        rp.cast.seal_key = key;
+        rp.cast.seal_key_len = keylen;
+        rp.cast.seal_key_id = key_id;
+        rc = pcl_recorder_new(&rp, out, why, sizeof(why));
+    }
+out:
+    pcl_file_secret_free(key, keylen);
+    if (rc != PCL_OK) {
+        const struct pcl_audit_field f[] = {
+            { "reason", why },
+            { "recording", path },
+        };
+        error("session %s: cannot record: %s", px->session_id, why);
+        emit(px, "recording-failure", pcl_target_name(t), d->account,
+             command, f, 2);
+        tell("this session cannot be recorded, so it is refused; contact "
+             "the bastion administrators");
+        return rc == PCL_ERR_CONFIG ? EXIT_CONFIG : EXIT_SOFTWARE;
+    }
+    snprintf(px->rec_path, sizeof(px->rec_path), "%s", path);
+    info("session %s: recording to %s", px->session_id, path);
+    return 0;
+}
+
+/* Seals the recording and writes its event. */
+static void
+close_recording(struct proxy *px, const struct pcl_decision *d,
+                const char *command, struct pcl_recorder *rec,
+                const struct pcl_relay_result *res)
+{
+    char path[PATH_MAX];
+    char masked[24];
+    bool failed = pcl_recorder_failed(rec);
+    int rc;
+
+    snprintf(path, sizeof(path), "%s", px->rec_path);
+    snprintf(masked, sizeof(masked), "%llu",
+             (unsigned long long)pcl_recorder_masked(rec));
+    rc = pcl_recorder_finish(rec, res->exit_status,
+                             res->exit_signal[0] != '\0' ? res->exit_signal
+                                                         : NULL);
+    {
+        const struct pcl_audit_field f[] = {
+            { "recording", path },
+            { "seal", rc == PCL_OK ? "sealed" : "unsealed" },
+            { "masked", masked },
+            { "on_error", failed ? px->conf->rec_on_error : NULL },
+        };
+        emit(px, failed ? "recording-failure" : "recording-end",
+             pcl_target_name(d->target), d->account, command, f, 4);
+    }
+    if (rc != PCL_OK) {
+        error("session %s: recording %s not sealed", px->session_id, path);
+    }
+}
+
+/* The target leg never came up: the recording says why and is sealed. */
+static void
+end_unconnected(struct proxy *px, const struct pcl_decision *d,
+                const char *command, struct pcl_recorder *rec,
+                const char *why)
+{
+    struct pcl_relay_result res;
+    char label[300];
+
+    memset(&res, 0, sizeof(res));
+    res.exit_status = EXIT_TARGET;
+    snprintf(label, sizeof(label), "connect-failure:%.280s", why);
+    (void)pcl_recorder_marker(rec, label);
+    close_recording(px, d, command, rec, &res);
 }
 
 /* Opens the target leg and relays one session. Returns the exit code, or
@@ -474,6 +700,7 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     uint8_t *key = NULL;
     size_t keylen = 0;
     bool want_pty = isatty(STDIN_FILENO) != 0;
+    struct pcl_recorder *rec = NULL;
     struct winsize ws;
     size_t i;
     int signo;
@@ -502,12 +729,19 @@ run_session(struct proxy *px, const struct pcl_decision *d,
         return EXIT_CONFIG;
     }
 
-    /* Everything group portcullis opens is open now (event log, key):
-     * the target leg runs without the privilege. */
+    rc = open_recording(px, d, command, want_pty, &rec);
+    if (rc != 0) {
+        pcl_file_secret_free(key, keylen);
+        return rc;
+    }
+
+    /* Everything group portcullis opens is open now (event log, key,
+     * recording): the target leg runs without the privilege. */
     if (pcl_proc_drop_group() != PCL_OK) {
         const struct pcl_audit_field f[] = {
             { "reason", "cannot drop group privilege" },
         };
+        pcl_recorder_free(rec);
         pcl_file_secret_free(key, keylen);
         error("cannot drop group privilege: %s", strerror(errno));
         emit(px, "connect-failure", target, d->account, command, f, 1);
@@ -543,6 +777,7 @@ run_session(struct proxy *px, const struct pcl_decision *d,
               target, sp.host, sp.port, d->account, why);
         emit(px, "connect-failure", target, d->account, command, f, 1);
         tell("cannot connect to %s: %s", target, why);
+        end_unconnected(px, d, command, rec, why);
         return EXIT_TARGET;
     }
     {
@@ -580,6 +815,7 @@ run_session(struct proxy *px, const struct pcl_decision *d,
             emit(px, "connect-failure", target, d->account, command, ff, 1);
             tell("%s: %s", target, why);
             pcl_sshconn_close(conn);
+            end_unconnected(px, d, command, rec, why);
             return EXIT_TARGET;
         }
         emit(px, "session-start", target, d->account, command, f, 6);
@@ -596,9 +832,10 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     rp.pty = want_pty;
     rp.buffer_size = RELAY_BUFFER;
     rp.keepalive_interval = px->conf->keepalive_interval;
-    rp.tap = NULL;
+    rp.tap = pcl_recorder_tap(rec);
     (void)pcl_relay_run(conn, &rp, &res);
     pcl_sshconn_close(conn);
+    close_recording(px, d, command, rec, &res);
 
     {
         char in[24], out[24], err[24], st[16], dur[24];
@@ -638,6 +875,10 @@ run_session(struct proxy *px, const struct pcl_decision *d,
         die_of_signal(res.signo);
     case PCL_RELAY_END_CLIENT:
         return EXIT_TARGET;
+    case PCL_RELAY_END_TAP:
+        tell("the session recording failed, so the session was ended; "
+             "contact the bastion administrators");
+        return EXIT_SOFTWARE;
     case PCL_RELAY_END_ERROR:
     default:
         tell("connection to %s lost", target);

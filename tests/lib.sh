@@ -411,6 +411,29 @@ pcl_install_proxy() {
     : > "$SCRATCH/log/audit.json"
     chown root:"$TEST_GROUP" "$SCRATCH/log/audit.json"
     chmod 0660 "$SCRATCH/log/audit.json"
+    # Recordings, as make install lays them out: the spool root:group
+    # 2770, the seal key root:group 0640.
+    install -d -o root -g "$TEST_GROUP" -m 2770 "$SCRATCH/sessions"
+    head -c 32 /dev/urandom > "$SCRATCH/etc/seal.key"
+    chown root:"$TEST_GROUP" "$SCRATCH/etc/seal.key"
+    chmod 0640 "$SCRATCH/etc/seal.key"
+}
+
+# pcl_recordings: every recording of this test, oldest first.
+pcl_recordings() {
+    find "$SCRATCH/sessions" -name '*.cast' -printf '%T@ %p\n' 2>/dev/null |
+        sort -n | cut -d' ' -f2-
+}
+
+# pcl_last_recording: the newest one.
+pcl_last_recording() {
+    pcl_recordings | tail -n 1
+}
+
+# pcl_asciinema_ok FILE: Debian's asciinema parses every line of FILE
+# (asciinema cat needs a terminal: script gives it one). v2 only.
+pcl_asciinema_ok() {
+    LC_ALL=C.UTF-8 script -qec "asciinema cat '$1' >/dev/null" /dev/null </dev/null >/dev/null 2>&1
 }
 
 # pcl_write_conf [EXTRA_TEXT]: $SCRATCH/etc/portcullis.conf, root 0644.
@@ -425,6 +448,12 @@ connect-timeout = 10
 keepalive-interval = 30
 keepalive-count-max = 3
 log-level = debug
+
+[recording]
+directory = $SCRATCH/sessions
+seal-key = $SCRATCH/etc/seal.key
+index =
+flush-interval = 200ms
 
 [audit]
 json-log = $SCRATCH/log/audit.json

@@ -20,6 +20,15 @@ struct pcl_conf {
     unsigned keepalive_count_max; /* 1-127: TCP keepalive probes, and the
                                    * multiplier of TCP_USER_TIMEOUT */
     char *log_level;            /* error|info|verbose|debug|debug2|debug3 */
+    /* [recording] */
+    char *rec_directory;        /* sessions/YYYY/MM/DD/ID.cast below it */
+    char *rec_format;           /* asciicast-v2 | asciicast-v3 */
+    bool rec_input;             /* record "i" events */
+    unsigned rec_flush_interval_ms;
+    char *rec_on_error;         /* terminate | continue */
+    unsigned rec_mask_holdback_ms;
+    char *rec_seal_key;         /* HMAC key file, root:portcullis 0640 */
+    char *rec_index;            /* SQLite session index, or "" */
     /* [audit] */
     char *json_log;             /* path of the JSON-lines event log, or "" */
     bool audit_syslog;          /* also write events to syslog */

@@ -14,6 +14,8 @@ enum pcl_file_kind {
     PCL_FILE_SECRET,  /* as CONFIG, and not readable by others either */
     PCL_FILE_DIR,     /* a directory: trusted owner, not writable by group
                        * or others */
+    PCL_FILE_SPOOL,   /* a directory the set-id group writes (recordings):
+                       * trusted owner, not writable by others */
 };
 
 /*
@@ -32,8 +34,19 @@ uid_t pcl_file_trusted_uid(void);
 int pcl_file_open(const char *path, enum pcl_file_kind kind, FILE **out,
                   char *why, size_t whylen);
 
-/* Checks a directory path against PCL_FILE_DIR; returns as pcl_file_open. */
-int pcl_file_check_dir(const char *path, char *why, size_t whylen);
+/* Checks a directory path against kind (PCL_FILE_DIR or PCL_FILE_SPOOL);
+ * returns as pcl_file_open. */
+int pcl_file_check_dir(const char *path, enum pcl_file_kind kind, char *why,
+                       size_t whylen);
+
+/*
+ * Creates the directories of path below base (which must exist) that are
+ * missing, mode 03770 (setgid, sticky, group-writable: every user's proxy
+ * adds its own files, none can remove another's). Returns 0 or
+ * PCL_ERR_SYSTEM with why filled.
+ */
+int pcl_file_mkdirs(const char *base, const char *rel, char *why,
+                    size_t whylen);
 
 /*
  * Reads a secret file (at most maxlen bytes) checked as PCL_FILE_SECRET into

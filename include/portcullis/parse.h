@@ -10,6 +10,10 @@
  * day). Returns 0 or PCL_ERR_INVAL. */
 int pcl_parse_seconds(const char *s, unsigned *out);
 
+/* Parses a duration "N" or "Nms" (milliseconds) or "Ns" into milliseconds
+ * (at most one hour). Returns 0 or PCL_ERR_INVAL. */
+int pcl_parse_millis(const char *s, unsigned *out);
+
 /* Parses a decimal integer 0..max. Returns 0 or PCL_ERR_INVAL. */
 int pcl_parse_uint(const char *s, unsigned max, unsigned *out);
 

@@ -43,6 +43,7 @@ struct pcl_policy_checks {
     int (*algorithms)(const char *key, const char *list, char *why,
                       size_t whylen);
     int (*host_key)(const char *pin, char *why, size_t whylen);
+    int (*mask_pattern)(const char *pattern, char *why, size_t whylen);
 };
 
 /*
@@ -96,6 +97,19 @@ const char *pcl_target_host_key(const struct pcl_target *t, size_t i);
 /* Whether the target's allow list admits id (for the menu). */
 int pcl_target_is_allowed(const struct pcl_target *t,
                           const struct pcl_identity *id);
+
+/* Mask rule sets the target's recordings use, in order ("builtin" names
+ * the built-in set). */
+size_t pcl_target_nmasks(const struct pcl_target *t);
+const char *pcl_target_mask(const struct pcl_target *t, size_t i);
+
+/*
+ * Looks up the [mask NAME] section: pattern (PCRE2) and replacement,
+ * borrowed from the policy. Returns 0 or PCL_ERR_NOTFOUND ("builtin" and
+ * unknown names).
+ */
+int pcl_policy_mask(const struct pcl_policy *p, const char *name,
+                    const char **pattern, const char **replacement);
 
 /*
  * Expands the target's credential template (%t target, %a account, %%)

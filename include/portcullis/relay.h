@@ -26,6 +26,10 @@ struct pcl_relay_tap {
     int (*data)(void *ctx, enum pcl_relay_stream stream, const uint8_t *buf,
                 size_t len);
     int (*resize)(void *ctx, int cols, int rows);
+    /* Milliseconds (CLOCK_MONOTONIC now_ms) until tick must run, or -1;
+     * tick does the tap's timed work (flush, release held bytes). */
+    int (*due)(void *ctx, uint64_t now_ms);
+    int (*tick)(void *ctx, uint64_t now_ms);
     void *ctx;
 };
 
@@ -45,7 +49,8 @@ enum pcl_relay_end {
     PCL_RELAY_END_REMOTE,  /* the target closed the channel */
     PCL_RELAY_END_CLIENT,  /* the user went away */
     PCL_RELAY_END_SIGNAL,  /* SIGTERM/SIGHUP/SIGINT to the proxy */
-    PCL_RELAY_END_ERROR,   /* target connection lost or a tap refused */
+    PCL_RELAY_END_ERROR,   /* target connection lost */
+    PCL_RELAY_END_TAP,     /* the tap refused data (recording failed) */
 };
 
 /* What happened, for the audit record and the exit code. */

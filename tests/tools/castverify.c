@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * castverify FILE [KEYFILE]: prints the seal verdict of a recording, as the
+ * integration tests need it ("valid", "unsealed", "tampered",
+ * "key-unknown", then lines and chain). Exit status: 0 valid, 1 unsealed,
+ * 2 tampered, 3 key unknown, 4 error. A test tool, not installed.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+
+#include "portcullis/cast.h"
+#include "portcullis/err.h"
+
+static int
+read_key(const char *path, uint8_t *buf, size_t cap, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+
+    if (fp == NULL) {
+        return -1;
+    }
+    *len = fread(buf, 1, cap, fp);
+    fclose(fp);
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const char *const names[] = {
+        "valid", "unsealed", "tampered", "key-unknown",
+    };
+    struct pcl_cast_verdict v;
+    uint8_t key[4096];
+    size_t keylen = 0;
+    char key_id[32] = "";
+
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: castverify FILE [KEYFILE]\n");
+        return 4;
+    }
+    if (argc == 3) {
+        unsigned char md[32];
+        unsigned int n = 0;
+        int i;
+        if (read_key(argv[2], key, sizeof(key), &keylen) != 0 ||
+            EVP_Digest(key, keylen, md, &n, EVP_sha256(), NULL) != 1) {
+            fprintf(stderr, "castverify: cannot read %s\n", argv[2]);
+            return 4;
+        }
+        snprintf(key_id, sizeof(key_id), "sha256:");
+        for (i = 0; i < 8; i++) {
+            snprintf(key_id + 7 + 2 * i, 3, "%02x", md[i]);
+        }
+    }
+    if (pcl_cast_verify(argv[1], argc == 3 ? key : NULL, keylen,
+                        argc == 3 ? key_id : NULL, &v) != PCL_OK) {
+        fprintf(stderr, "castverify: %s\n", v.why);
+        return 4;
+    }
+    printf("%s lines=%llu bytes=%llu chain=%s%s%s\n", names[v.state],
+           (unsigned long long)v.lines, (unsigned long long)v.bytes, v.chain,
+           v.why[0] != '\0' ? " why=" : "", v.why);
+    return (int)v.state;
+}
