@@ -47,7 +47,7 @@ pcl_create_users() {
     done
     for u in "$USER_A" "$USER_B"; do
         getent passwd "$u" >/dev/null && fatal "user $u exists (another demo running?)"
-        useradd -m -d "$SCRATCH/home/$u" -s /bin/bash -p '*' -G "$EXTRA_GROUP" "$u" ||
+        useradd -m -d "$SCRATCH/home/$u" -s /bin/sh -p '*' -G "$EXTRA_GROUP" "$u" ||
             fatal "useradd $u failed"
         PCL_USERS+=("$u")
         PCL_GROUPS+=("$u")
@@ -105,6 +105,7 @@ jq -c '{time, event, user, target, decision, reason, kex, cipher,
 say "6. The proxy's log: the negotiated crypto of the target leg"
 grep -E 'kex|ended' "$SCRATCH/proxy.log" | tail -4
 
+if [ "$wait_for_enter" = 1 ]; then
 cat <<EOF
 
 ${B}Try it by hand${N} (as root, in another terminal, while this demo runs):
@@ -117,10 +118,10 @@ ${B}Try it by hand${N} (as root, in another terminal, while this demo runs):
 
 Logs: $SCRATCH/proxy.log (diagnostics), $SCRATCH/log/audit.json (events).
 EOF
-
-if [ "$wait_for_enter" = 1 ]; then
     printf '\nPress Enter to stop the demo and remove its users and files. '
     read -r _
+else
+    echo "(Run it in a terminal to keep the bastion up and try it by hand.)"
 fi
 say "Stopping: sshd processes by PID, users $USER_A and $USER_B, scratch directory"
 pcl_finish

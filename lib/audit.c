@@ -229,10 +229,17 @@ pcl_audit_emit(struct pcl_audit *a, const char *event,
     }
     if (a->use_syslog) {
         char sl[2048];
+        int pass;
         snprintf(sl, sizeof(sl), "event=%s", event);
-        for (i = 0; i < nfields; i++) {
-            if (fields[i].value != NULL) {
-                kv_append(sl, sizeof(sl), fields[i].name, fields[i].value);
+        /* The command last: a long one must not push the decision and
+         * its reason out of a syslog line of bounded length. */
+        for (pass = 0; pass < 2; pass++) {
+            for (i = 0; i < nfields; i++) {
+                bool is_cmd = strcmp(fields[i].name, "command") == 0;
+                if (fields[i].value != NULL && is_cmd == (pass == 1)) {
+                    kv_append(sl, sizeof(sl), fields[i].name,
+                              fields[i].value);
+                }
             }
         }
         syslog(LOG_AUTHPRIV | LOG_NOTICE, "%s", sl);

@@ -4,6 +4,8 @@
 #include "portcullis/file.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +18,16 @@
 uid_t
 pcl_file_trusted_uid(void)
 {
-    if (getuid() != geteuid() || getgid() != getegid()) {
+    uid_t ru, eu, su;
+    gid_t rg, eg, sg;
+
+    /* The saved ids count too: while the effective group is lowered to
+     * open a configuration file, the process is still set-id. */
+    if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+        ru != eu || ru != su || rg != eg || rg != sg) {
         return (uid_t)-1;
     }
-    return getuid();
+    return ru;
 }
 
 /* Checks st (of path) against kind; fills why. */
@@ -58,6 +66,9 @@ check_stat(const char *path, const struct stat *st, enum pcl_file_kind kind,
     return PCL_OK;
 }
 
+static int open_checked(const char *path, enum pcl_file_kind kind,
+                        FILE **out, char *why, size_t whylen);
+
 /* Every directory above a trusted file must be trusted too, or whoever may
  * write to it could swap the file. A root-owned sticky dir is safe. */
 static int
@@ -76,7 +87,32 @@ check_parents(const char *path, char *why, size_t whylen)
         snprintf(why, whylen, "path too long");
         return PCL_ERR_PERM;
     }
-    snprintf(dir, sizeof(dir), "%s", path);
+    /* The directories that really hold the file: a symlink on the way
+     * must not hide a directory someone else may write. */
+    {
+        char tmp[PATH_MAX];
+        char real[PATH_MAX];
+        char *cut;
+        size_t rl;
+        snprintf(tmp, sizeof(tmp), "%s", path);
+        cut = strrchr(tmp, '/');
+        if (cut == tmp) {
+            tmp[1] = '\0';
+        } else {
+            *cut = '\0';
+        }
+        if (realpath(tmp, real) == NULL) {
+            snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+            return errno == ENOENT ? PCL_ERR_NOTFOUND : PCL_ERR_PERM;
+        }
+        rl = strcmp(real, "/") == 0 ? 0 : strlen(real);
+        if (rl + 3 > sizeof(dir)) {
+            snprintf(why, whylen, "path too long");
+            return PCL_ERR_PERM;
+        }
+        memcpy(dir, real, rl);
+        memcpy(dir + rl, "/x", 3);
+    }
     for (;;) {
         slash = strrchr(dir, '/');
         if (slash == NULL) {
@@ -114,6 +150,39 @@ check_parents(const char *path, char *why, size_t whylen)
 int
 pcl_file_open(const char *path, enum pcl_file_kind kind, FILE **out,
               char *why, size_t whylen)
+{
+    gid_t egid = getegid();
+    bool lowered = false;
+    int rc;
+
+    /*
+     * Configuration is public (0644): it is read with the invoking user's
+     * own group, so that `portcullis -t -f FILE` cannot be used to read, or
+     * learn the existence of, a file only group portcullis may see.
+     */
+    if (kind == PCL_FILE_CONFIG && getgid() != egid) {
+        if (setegid(getgid()) != 0) {
+            snprintf(why, whylen, "cannot lower group: %s", strerror(errno));
+            return PCL_ERR_SYSTEM;
+        }
+        lowered = true;
+    }
+    rc = open_checked(path, kind, out, why, whylen);
+    if (lowered && setegid(egid) != 0) {
+        /* Unreachable in practice; never go on with the wrong group. */
+        if (*out != NULL) {
+            fclose(*out);
+            *out = NULL;
+        }
+        snprintf(why, whylen, "cannot restore group: %s", strerror(errno));
+        return PCL_ERR_SYSTEM;
+    }
+    return rc;
+}
+
+static int
+open_checked(const char *path, enum pcl_file_kind kind, FILE **out,
+             char *why, size_t whylen)
 {
     struct stat st;
     int fd = -1;

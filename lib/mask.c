@@ -151,12 +151,13 @@ struct builtin {
 static const struct builtin builtins[] = {
     /* PEM, OpenSSH and PGP private key blocks. The END line is optional:
      * a block cut short (head, a scrolled pager) still has its lines
-     * masked. 95 lines of 76 base64 characters cover RSA keys up to about
+     * masked; each line must be whole, or a header line such as
+     * "Proc-Type:" would end the block at its first word. 95 lines of 76 base64 characters cover RSA keys up to about
      * 7,500 bits; the worst case is below PCL_MASK_MATCH_MAX. */
     { "builtin:private-key",
       "-----BEGIN (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY(?: BLOCK)?-----"
       "(?:[\\r\\n]{1,4}[ \\t]{0,4}(?:[A-Za-z0-9+/=]{1,76}"
-      "|[A-Za-z][A-Za-z-]{0,15}: ?[^\\r\\n]{0,56})){0,95}"
+      "|[A-Za-z][A-Za-z-]{0,15}: ?[^\\r\\n]{0,56})(?=[\\r\\n]|\\z)){0,95}"
       "(?:[\\r\\n]{1,4}[ \\t]{0,4}-----END (?:[A-Z0-9]{1,12} ){0,3}"
       "PRIVATE KEY(?: BLOCK)?-----)?" },
     /* AWS access key IDs: long-term (AKIA) and temporary (ASIA). */

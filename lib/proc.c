@@ -63,6 +63,24 @@ pcl_proc_harden(void)
         return PCL_ERR_SYSTEM;
     }
     umask(027);
+    /*
+     * Whoever starts a set-id program chooses its limits: a small file size
+     * limit would cut an event or a recording short with nothing noticed.
+     * Lift it, or refuse to run when the hard limit forbids that.
+     */
+    {
+        struct rlimit fs;
+        if (getrlimit(RLIMIT_FSIZE, &fs) != 0) {
+            return PCL_ERR_SYSTEM;
+        }
+        fs.rlim_cur = fs.rlim_max;
+        if (fs.rlim_max != RLIM_INFINITY || setrlimit(RLIMIT_FSIZE, &fs) != 0) {
+            return PCL_ERR_SYSTEM;
+        }
+    }
+    if (signal(SIGXFSZ, SIG_IGN) == SIG_ERR) {
+        return PCL_ERR_SYSTEM;
+    }
     /* sshd gives us 0-2; if one is closed, an fd we open later would take
      * its place and receive session output. */
     for (fd = 0; fd <= 2; fd++) {

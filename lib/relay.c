@@ -57,11 +57,16 @@ struct relay {
     int saved_fl[3];
     struct termios saved_tio;
     bool tio_saved;
-    struct sigaction saved_sa[4];
+    struct sigaction saved_sa[8];
     uint8_t chunk[CHUNK];
 };
 
-static const int handled_signals[4] = { SIGWINCH, SIGTERM, SIGHUP, SIGINT };
+/* Every signal whose default action would end the process ends the
+ * session instead, so that its end is recorded and audited. */
+static const int handled_signals[] = {
+    SIGWINCH, SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM,
+};
+#define NSIGNALS (sizeof(handled_signals) / sizeof(handled_signals[0]))
 
 static uint64_t
 now_ms(void)
@@ -103,7 +108,7 @@ setup(struct relay *r)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < (int)NSIGNALS; i++) {
         sigaction(handled_signals[i], &sa, &r->saved_sa[i]);
     }
     /* The bastion's terminal passes every byte: the target's terminal does
@@ -142,7 +147,7 @@ teardown(struct relay *r)
         (void)tcsetattr(r->p->in_fd, TCSADRAIN, &r->saved_tio);
     }
     if (sig_fd >= 0) {
-        for (i = 0; i < 4; i++) {
+        for (i = 0; i < (int)NSIGNALS; i++) {
             sigaction(handled_signals[i], &r->saved_sa[i], NULL);
         }
     }

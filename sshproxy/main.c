@@ -33,6 +33,7 @@
 #include "portcullis/proc.h"
 #include "portcullis/recorder.h"
 #include "portcullis/relay.h"
+#include "portcullis/sessindex.h"
 #include "portcullis/sshconn.h"
 
 #include <openssl/evp.h>
@@ -78,6 +79,7 @@ struct proxy {
     struct pcl_identity id;
     char source[128];
     char rec_path[PATH_MAX];
+    struct pcl_sessindex *index;   /* NULL when there is none */
     struct timespec start;
 };
 
@@ -279,7 +281,7 @@ source_of(struct proxy *px)
     }
 }
 
-static void
+static int
 emit(struct proxy *px, const char *event, const char *target,
      const char *account, const char *command,
      const struct pcl_audit_field *extra, size_t nextra)
@@ -302,10 +304,14 @@ emit(struct proxy *px, const char *event, const char *target,
     }
     if (pcl_audit_emit(px->audit, event, f, n) != PCL_OK) {
         error("event %s not written to the event log", event);
+        return PCL_ERR_IO;
     }
+    return PCL_OK;
 }
 
-static void
+/* Returns 0, or PCL_ERR_IO when the event log could not take the event:
+ * an allowed session must not start unrecorded in the event log. */
+static int
 emit_decision(struct proxy *px, const char *target, const char *account,
               const char *command, bool allow, const char *rule,
               const char *reason)
@@ -323,20 +329,26 @@ emit_decision(struct proxy *px, const char *target, const char *account,
          pcl_log_sanitize(t, sizeof(t), target != NULL ? target : "-"),
          account != NULL ? account : "-", px->source,
          pcl_log_sanitize(r, sizeof(r), reason), rule);
-    emit(px, "decision", target, account, command, f, 3);
+    return emit(px, "decision", target, account, command, f, 3);
 }
 
-/* Targets this user may reach, in policy order. */
+/* Targets this user may reach, in policy order, in *out (caller frees).
+ * Returns the count; out of memory is fatal. */
 static size_t
-allowed_targets(struct proxy *px, const struct pcl_target **out, size_t max)
+allowed_targets(struct proxy *px, const struct pcl_target ***out)
 {
+    size_t total = pcl_policy_ntargets(px->policy);
     size_t i;
     size_t n = 0;
 
-    for (i = 0; i < pcl_policy_ntargets(px->policy) && n < max; i++) {
+    *out = calloc(total > 0 ? total : 1, sizeof(**out));
+    if (*out == NULL) {
+        fatal(EXIT_SOFTWARE, "out of memory");
+    }
+    for (i = 0; i < total; i++) {
         const struct pcl_target *t = pcl_policy_target(px->policy, i);
         if (pcl_target_is_allowed(t, &px->id)) {
-            out[n++] = t;
+            (*out)[n++] = t;
         }
     }
     return n;
@@ -345,8 +357,8 @@ allowed_targets(struct proxy *px, const struct pcl_target **out, size_t max)
 static int
 list_targets(struct proxy *px)
 {
-    const struct pcl_target *t[512];
-    size_t n = allowed_targets(px, t, 512);
+    const struct pcl_target **t = NULL;
+    size_t n = allowed_targets(px, &t);
     size_t i;
 
     for (i = 0; i < n; i++) {
@@ -356,6 +368,7 @@ list_targets(struct proxy *px)
     if (n == 0) {
         tell("no targets are open to %s", px->user);
     }
+    free(t);
     return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
 }
 
@@ -367,20 +380,33 @@ read_choice(char *buf, size_t len)
     size_t n = 0;
     char c;
 
-    while (n + 1 < len) {
+    bool too_long = false;
+
+    for (;;) {
         ssize_t r = read(STDIN_FILENO, &c, 1);
         if (r < 0 && errno == EINTR) {
             continue;
         }
         if (r <= 0) {
-            return n > 0 ? 0 : -1;
+            if (n == 0) {
+                return -1;
+            }
+            break;
         }
         if (c == '\n' || c == '\r') {
             break;
         }
-        buf[n++] = c;
+        if (n + 1 < len) {
+            buf[n++] = c;
+        } else {
+            too_long = true; /* read on to the end of the line */
+        }
     }
-    buf[n] = '\0';
+    buf[too_long ? 0 : n] = '\0';
+    if (too_long) {
+        buf[0] = '?'; /* never a valid choice */
+        buf[1] = '\0';
+    }
     return 0;
 }
 
@@ -388,8 +414,9 @@ read_choice(char *buf, size_t len)
 static const struct pcl_target *
 menu(struct proxy *px)
 {
-    const struct pcl_target *t[512];
-    size_t n = allowed_targets(px, t, 512);
+    const struct pcl_target **t = NULL;
+    const struct pcl_target *picked = NULL;
+    size_t n = allowed_targets(px, &t);
     char line[32];
     unsigned long pick;
     char *end;
@@ -397,9 +424,10 @@ menu(struct proxy *px)
 
     if (n == 0) {
         tell("no targets are open to %s", px->user);
+        free(t);
         return NULL;
     }
-    for (;;) {
+    while (picked == NULL) {
         printf("Targets open to %s:\n", px->user);
         for (i = 0; i < n; i++) {
             printf("  %zu) %-20s %s\n", i + 1, pcl_target_name(t[i]),
@@ -408,14 +436,22 @@ menu(struct proxy *px)
         printf("Select a target [1-%zu, q to quit]: ", n);
         fflush(stdout);
         if (read_choice(line, sizeof(line)) != 0 || strcmp(line, "q") == 0) {
-            return NULL;
+            break;
         }
-        pick = strtoul(line, &end, 10);
-        if (line[0] != '\0' && *end == '\0' && pick >= 1 && pick <= n) {
-            return t[pick - 1];
+        /* Digits only: no sign, no blanks, no wrap-around. */
+        pick = 0;
+        if (line[0] >= '1' && line[0] <= '9' &&
+            strspn(line, "0123456789") == strlen(line) && strlen(line) < 10) {
+            pick = strtoul(line, &end, 10);
         }
-        printf("No such choice.\n");
+        if (pick >= 1 && pick <= n) {
+            picked = t[pick - 1];
+        } else {
+            printf("No such choice.\n");
+        }
     }
+    free(t);
+    return picked;
 }
 
 /* Maps an exit-signal name (RFC 4254 section 6.10, without "SIG"). */
@@ -508,6 +544,46 @@ key_id_of(const uint8_t *key, size_t len, char *out, size_t outlen)
     }
     for (i = 0; i < 8 && pos + 3 <= outlen; i++) {
         pos += (size_t)snprintf(out + pos, outlen - pos, "%02x", md[i]);
+    }
+}
+
+/*
+ * Adds the session's row to the index. The index is derived from the
+ * recordings (which stay the evidence), so a failure is logged and
+ * audited, and the session goes on.
+ */
+static void
+index_begin(struct proxy *px, const struct pcl_decision *d,
+            const char *command, const char *host, int64_t now)
+{
+    struct pcl_sessindex_start st;
+    char why[512] = "";
+
+    if (px->conf->rec_index[0] == '\0') {
+        return;
+    }
+    memset(&st, 0, sizeof(st));
+    st.session_id = px->session_id;
+    st.user = px->user;
+    st.source = px->source;
+    st.target = pcl_target_name(d->target);
+    st.account = d->account;
+    st.command = command;
+    st.rule = d->rule;
+    st.bastion = host;
+    st.recording = px->rec_path;
+    st.start = now;
+    if (pcl_sessindex_open(px->conf->rec_index, 2000, &px->index, why,
+                           sizeof(why)) != PCL_OK ||
+        pcl_sessindex_begin(px->index, &st) != PCL_OK) {
+        const struct pcl_audit_field f[] = {
+            { "reason", why[0] != '\0' ? why : "cannot add the row" },
+            { "index", px->conf->rec_index },
+        };
+        error("session %s: session index: %s", px->session_id, why);
+        emit(px, "index-failure", st.target, d->account, command, f, 2);
+        pcl_sessindex_close(px->index);
+        px->index = NULL;
     }
 }
 
@@ -629,6 +705,7 @@ out:
     }
     snprintf(px->rec_path, sizeof(px->rec_path), "%s", path);
     info("session %s: recording to %s", px->session_id, path);
+    index_begin(px, d, command, host, (int64_t)now);
     return 0;
 }
 
@@ -661,6 +738,22 @@ close_recording(struct proxy *px, const struct pcl_decision *d,
     }
     if (rc != PCL_OK) {
         error("session %s: recording %s not sealed", px->session_id, path);
+    }
+    if (px->index != NULL) {
+        struct pcl_sessindex_end e;
+        memset(&e, 0, sizeof(e));
+        e.end = (int64_t)time(NULL);
+        e.bytes_in = res->bytes_in;
+        e.bytes_out = res->bytes_out;
+        e.bytes_err = res->bytes_err;
+        e.exit_status = res->exit_status;
+        e.exit_signal = res->exit_signal;
+        e.seal = rc == PCL_OK ? "sealed" : "unsealed";
+        if (pcl_sessindex_end(px->index, px->session_id, &e) != PCL_OK) {
+            error("session %s: session index not updated", px->session_id);
+        }
+        pcl_sessindex_close(px->index);
+        px->index = NULL;
     }
 }
 
@@ -855,10 +948,12 @@ run_session(struct proxy *px, const struct pcl_decision *d,
         snprintf(st, sizeof(st), "%d", res.exit_status);
         snprintf(dur, sizeof(dur), "%ld", elapsed_ms(&px->start));
         emit(px, "session-end", target, d->account, command, f, 7);
+        char sig[sizeof(res.exit_signal)];
         info("session %s: ended (%s), status %d%s%s, %s bytes in, %s out, "
              "%s err", px->session_id, end_name(res.end), res.exit_status,
-             res.exit_signal[0] != '\0' ? ", signal " : "", res.exit_signal,
-             in, out, err);
+             res.exit_signal[0] != '\0' ? ", signal " : "",
+             pcl_log_sanitize(sig, sizeof(sig), res.exit_signal), in, out,
+             err);
     }
 
     switch (res.end) {
@@ -1074,8 +1169,15 @@ main(int argc, char **argv)
     }
 
     rc = pcl_policy_decide(px.policy, &px.id, cl.target, cl.account, &d);
-    emit_decision(&px, cl.target, rc == PCL_OK ? d.account : cl.account,
-                  cl.command, rc == PCL_OK, d.rule, d.reason);
+    if (emit_decision(&px, cl.target, rc == PCL_OK ? d.account : cl.account,
+                      cl.command, rc == PCL_OK, d.rule, d.reason) !=
+            PCL_OK &&
+        rc == PCL_OK) {
+        tell("the event log cannot be written, so the session is refused; "
+             "contact the bastion administrators");
+        rc = EXIT_SOFTWARE;
+        goto out;
+    }
     if (rc != PCL_OK) {
         /* The same words whether the target exists or not. */
         tell("access to '%s' denied (unknown target or not allowed)",

@@ -159,7 +159,9 @@ pcl_cleanup() {
     if [ "$rc" = 0 ] && [ "$PCL_FAILED" -gt 0 ]; then
         rc=1
     fi
-    if [ "$rc" = 0 ]; then
+    if [ "$rc" = 0 ] && [ "$PCL_NCHECK" = 0 ]; then
+        echo "$PCL_TEST: done"
+    elif [ "$rc" = 0 ]; then
         echo "$PCL_TEST: $PCL_NCHECK checks passed"
     elif [ "$rc" != 77 ]; then
         echo "$PCL_TEST: $PCL_FAILED failure(s) in $PCL_NCHECK checks" >&2
@@ -387,7 +389,7 @@ pcl_start_target() {
 pcl_start_bastion() {
     local extra=${1:-}
     pcl_start_sshd bastion "$BASTION_PORT" "$SCRATCH/bastion_keys" \
-        "ForceCommand $SCRATCH/bin/portcullis -f $SCRATCH/etc/portcullis.conf -E $SCRATCH/proxy.log
+        "ForceCommand exec $SCRATCH/bin/portcullis -f $SCRATCH/etc/portcullis.conf -E $SCRATCH/proxy.log
 $extra"
     printf '[127.0.0.1]:%s %s\n' "$BASTION_PORT" \
         "$(pcl_pubkey "$SCRATCH/bastion/host_ed25519.pub")" >> "$SCRATCH/known_hosts"
@@ -452,7 +454,7 @@ log-level = debug
 [recording]
 directory = $SCRATCH/sessions
 seal-key = $SCRATCH/etc/seal.key
-index =
+index = $SCRATCH/sessions/index.sqlite
 flush-interval = 200ms
 
 [audit]

@@ -310,8 +310,15 @@ install -o root -g root -m 0755 "$PCL_PROXY" "$SCRATCH/bin/portcullis-plain"
 DEV=$SCRATCH/home/$USER_A/dev
 install -d -o "$USER_A" -m 0755 "$DEV"
 install -d -o "$USER_A" -m 0700 "$DEV/keys"
+install -d -o "$USER_A" -m 0700 "$DEV/sessions"
+head -c 32 /dev/urandom > "$DEV/seal.key"
+chown "$USER_A" "$DEV/seal.key"
+chmod 0600 "$DEV/seal.key"
 sed -e "s|^policy = .*|policy = $DEV/policy.conf|" \
     -e "s|^credentials = .*|credentials = $DEV/keys|" \
+    -e "s|^directory = .*|directory = $DEV/sessions|" \
+    -e "s|^seal-key = .*|seal-key = $DEV/seal.key|" \
+    -e "s|^index = .*|index = |" \
     -e "s|^json-log = .*|json-log = |" "$SCRATCH/good.conf" > "$DEV/portcullis.conf"
 cp "$SCRATCH/good.policy" "$DEV/policy.conf"
 chown "$USER_A" "$DEV/portcullis.conf" "$DEV/policy.conf"
@@ -353,6 +360,9 @@ cat > "$CONF" <<EOF
 [proxy]
 policy = $POLICY
 credentials = $SCRATCH/keys
+[recording]
+directory = $SCRATCH/sessions
+seal-key = $SCRATCH/etc/seal.key
 [audit]
 json-log = $SCRATCH/log/audit.json
 EOF
@@ -365,6 +375,10 @@ expect_match "keepalive-interval default 30" "^proxy\.keepalive-interval = 30\$"
 expect_match "keepalive-count-max default 3" "^proxy\.keepalive-count-max = 3\$" "$dump"
 expect_match "log-level default info" "^proxy\.log-level = info\$" "$dump"
 expect_match "syslog default yes" "^audit\.syslog = yes\$" "$dump"
+expect_match "recording format default" "^recording\.format = asciicast-v2\$" "$dump"
+expect_match "recording input default" "^recording\.input = no\$" "$dump"
+expect_match "recording on-error default" "^recording\.on-error = terminate\$" "$dump"
+expect_match "mask-holdback default" "^recording\.mask-holdback = 50ms\$" "$dump"
 
 trace "durations in -T are seconds (5m = 300, 1h = 3600)"
 restore

@@ -54,6 +54,18 @@ expect_match "date directories" "/sessions/[0-9]{4}/[0-9]{2}/[0-9]{2}/$sid.cast$
 expect_match "audit: recording-end, sealed" '"seal":"sealed"' \
     "$(pcl_audit_events "select(.event==\"recording-end\" and .session_id==\"$sid\")")"
 
+trace "the session index has the row, completed and sealed"
+row=$(python3 - "$SCRATCH/sessions/index.sqlite" "$sid" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+r = db.execute('SELECT user, target, exit_status, seal, recording, bytes_out '
+               'FROM sessions WHERE session_id = ?', (sys.argv[2],)).fetchone()
+print("|".join(str(x) for x in r) if r else "none")
+PY
+)
+expect_eq "index row" "$USER_A|db01|3|sealed|$REC|9" "$row"
+expect_eq "index mode" 660 "$(stat -c %a "$SCRATCH/sessions/index.sqlite")"
+
 trace "the recording belongs to group portcullis and is closed to others"
 expect_eq "group" "$TEST_GROUP" "$(stat -c %G "$REC")"
 expect_eq "mode" 640 "$(stat -c %a "$REC")"

@@ -256,7 +256,7 @@ test_key_table(void **state)
 
     (void)state;
     pcl_policy_foreach_key(count_key, &n);
-    assert_int_equal(n, 18);
+    assert_int_equal(n, 21);
 }
 
 static void
