@@ -187,8 +187,18 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 trap 'exit 141' PIPE
 
-# Call at the end of a test; exit status is 1 if any check failed.
+# Call at the end of a test; exit status is 1 if any check failed. Every
+# asciicast v2 recording the test made is first checked with Debian's
+# asciinema (which refuses v3).
 pcl_finish() {
+    local f
+    if [ -n "$SCRATCH" ] && command -v asciinema >/dev/null 2>&1; then
+        for f in $(pcl_recordings); do
+            head -n 1 "$f" | grep -q '"version":2' || continue
+            pcl_asciinema_ok "$f" ||
+                fail "asciinema cat refuses the recording $f"
+        done
+    fi
     [ "$PCL_FAILED" -eq 0 ] || exit 1
     exit 0
 }
