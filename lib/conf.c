@@ -72,6 +72,8 @@ static const struct kw keywords[] = {
     { "audit", "json-log", KW_PATH_OPT, OFF(json_log),
       LOCALSTATEDIR "/log/portcullis/audit.json", 0, 0, NULL },
     { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes", 0, 0, NULL },
+    { "audit", "kernel", KW_BOOL, OFF(audit_kernel), "yes", 0, 0, NULL },
+    { "audit", "required", KW_BOOL, OFF(audit_required), "no", 0, 0, NULL },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))

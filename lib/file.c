@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,8 +23,10 @@ pcl_file_trusted_uid(void)
     gid_t rg, eg, sg;
 
     /* The saved ids count too: while the effective group is lowered to
-     * open a configuration file, the process is still set-id. */
-    if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+     * open a configuration file, the process is still set-id. AT_SECURE
+     * covers a file capability (CAP_AUDIT_WRITE) without set-id bits. */
+    if (getauxval(AT_SECURE) != 0 ||
+        getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
         ru != eu || ru != su || rg != eg || rg != sg) {
         return (uid_t)-1;
     }

@@ -643,10 +643,11 @@ new_mask_section(struct load_ctx *ctx, const char *name)
     size_t i;
 
     name += strspn(name, " \t");
-    if (!pcl_cmdline_is_target_name(name) || strcmp(name, "builtin") == 0) {
+    if (!pcl_cmdline_is_target_name(name) || strcmp(name, "builtin") == 0 ||
+        strcmp(name, "none") == 0) {
         pcl_diag_add(ctx->diag, ctx->file, ctx->line,
                      "invalid mask rule set name \"%.64s\"%s", name,
-                     strcmp(name, "builtin") == 0 ? " (reserved)" : "");
+                     pcl_cmdline_is_target_name(name) ? " (reserved)" : "");
         return false;
     }
     for (i = 0; i < p->nmasks; i++) {
@@ -830,6 +831,14 @@ finish(struct load_ctx *ctx)
         for (size_t k = 0; k < t->nmasks; k++) {
             const char *pat;
             const char *rep;
+            if (strcmp(t->masks[k], "none") == 0) {
+                if (t->nmasks > 1) {
+                    pcl_diag_add(ctx->diag, p->path, t->masks_line,
+                                 "mask: \"none\" cannot be combined with "
+                                 "rule sets");
+                }
+                continue;
+            }
             if (strcmp(t->masks[k], "builtin") != 0 &&
                 pcl_policy_mask(p, t->masks[k], &pat, &rep) != PCL_OK) {
                 pcl_diag_add(ctx->diag, p->path, t->masks_line,

@@ -6,7 +6,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -164,6 +166,85 @@ pcl_proc_drop_group(void)
         return PCL_ERR_SYSTEM;
     }
     return PCL_OK;
+}
+
+/* capget(2)/capset(2) on this thread: libc has no wrappers, and libcap
+ * would be a dependency for three calls. */
+static int
+caps_get(struct __user_cap_data_struct d[2])
+{
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+
+    return (int)syscall(SYS_capget, &h, d);
+}
+
+static int
+caps_set(struct __user_cap_data_struct d[2])
+{
+    struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+
+    return (int)syscall(SYS_capset, &h, d);
+}
+
+int
+pcl_proc_limit_caps(void)
+{
+    struct __user_cap_data_struct d[2];
+    uint32_t keep = CAP_TO_MASK(CAP_AUDIT_WRITE);
+
+    /* Both sets of the ambient kind are empty after exec of a program
+     * with file capabilities; cleared again in case of an older kernel. */
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 &&
+        errno != EINVAL) {
+        return PCL_ERR_SYSTEM;
+    }
+    if (caps_get(d) != 0) {
+        return PCL_ERR_SYSTEM;
+    }
+    d[0].permitted &= keep;
+    d[1].permitted = 0;
+    d[0].effective = 0;
+    d[1].effective = 0;
+    d[0].inheritable = 0;
+    d[1].inheritable = 0;
+    if (caps_set(d) != 0) {
+        return PCL_ERR_SYSTEM;
+    }
+    if (caps_get(d) != 0 || (d[0].permitted & ~keep) != 0 ||
+        d[1].permitted != 0 || d[0].effective != 0 || d[1].effective != 0 ||
+        d[0].inheritable != 0 || d[1].inheritable != 0) {
+        return PCL_ERR_SYSTEM;
+    }
+    return PCL_OK;
+}
+
+bool
+pcl_proc_cap_raise(int cap)
+{
+    struct __user_cap_data_struct d[2];
+    uint32_t bit = CAP_TO_MASK(cap);
+    int i = CAP_TO_INDEX(cap);
+
+    if (cap < 0 || i > 1 || caps_get(d) != 0 ||
+        (d[i].effective & bit) != 0 || (d[i].permitted & bit) == 0) {
+        return false;
+    }
+    d[i].effective |= bit;
+    return caps_set(d) == 0;
+}
+
+void
+pcl_proc_cap_lower(int cap)
+{
+    struct __user_cap_data_struct d[2];
+    int i = CAP_TO_INDEX(cap);
+    int saved = errno;
+
+    if (cap >= 0 && i <= 1 && caps_get(d) == 0) {
+        d[i].effective &= ~CAP_TO_MASK(cap);
+        (void)caps_set(d);
+    }
+    errno = saved;
 }
 
 int

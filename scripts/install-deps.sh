@@ -13,6 +13,7 @@ PACKAGES=(
     openssh-server openssh-client
     mandoc rsync expect jq python3 procps passwd coreutils
     asciinema util-linux libsqlite3-dev
+    libcap-ng-dev libcap2-bin auditd
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -78,6 +78,7 @@ struct proxy {
     size_t ngroups;
     struct pcl_identity id;
     char source[128];
+    char addr[64];                 /* client address alone, or "" */
     char rec_path[PATH_MAX];
     struct pcl_sessindex *index;   /* NULL when there is none */
     struct timespec start;
@@ -276,6 +277,7 @@ source_of(struct proxy *px)
         char clean[64];
         snprintf(px->source, sizeof(px->source), "%s port %u",
                  pcl_log_sanitize(clean, sizeof(clean), ip), port);
+        snprintf(px->addr, sizeof(px->addr), "%s", clean);
     } else {
         snprintf(px->source, sizeof(px->source), "local");
     }
@@ -1028,7 +1030,7 @@ main(int argc, char **argv)
     memset(&px, 0, sizeof(px));
     memset(&cl, 0, sizeof(cl));
     clock_gettime(CLOCK_MONOTONIC, &px.start);
-    if (pcl_proc_harden() != PCL_OK) {
+    if (pcl_proc_harden() != PCL_OK || pcl_proc_limit_caps() != PCL_OK) {
         fprintf(stderr, "portcullis: cannot set up the process\n");
         return EXIT_SOFTWARE;
     }
@@ -1115,13 +1117,32 @@ main(int argc, char **argv)
         fatal(EXIT_SOFTWARE, "no randomness for a session id");
     }
     source_of(&px);
-    if (pcl_audit_open(px.conf->json_log, px.conf->audit_syslog,
-                       &px.audit) != PCL_OK) {
-        /* The event log is a second record next to syslog; losing it is
-         * logged, and the audit issue decides when it must fail closed. */
-        error("event log %s unavailable; events go to syslog only",
-              px.conf->json_log);
-        (void)pcl_audit_open(NULL, true, &px.audit);
+    {
+        struct pcl_audit_params ap = {
+            .json_log = px.conf->json_log,
+            .syslog = px.conf->audit_syslog,
+            .kernel = px.conf->audit_kernel,
+            .required = px.conf->audit_required,
+            .addr = px.addr,
+        };
+        if (pcl_audit_open(&ap, &px.audit) != PCL_OK) {
+            if (px.conf->audit_required) {
+                /* [audit] required: no request without its events. */
+                error("audit trail unavailable; request refused");
+                tell("the event log cannot be written, so the session is "
+                     "refused; contact the bastion administrators");
+                rc = EXIT_SOFTWARE;
+                goto out;
+            }
+            /* Otherwise losing the JSON log is logged, and events go to
+             * syslog and the kernel. */
+            error("event log %s unavailable; events go to syslog%s only",
+                  px.conf->json_log,
+                  px.conf->audit_kernel ? " and Linux audit" : "");
+            ap.json_log = NULL;
+            ap.syslog = true;
+            (void)pcl_audit_open(&ap, &px.audit);
+        }
     }
     if (identify(&px) != PCL_OK) {
         snprintf(px.user, sizeof(px.user), "uid:%ld", (long)getuid());

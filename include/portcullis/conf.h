@@ -32,6 +32,8 @@ struct pcl_conf {
     /* [audit] */
     char *json_log;             /* path of the JSON-lines event log, or "" */
     bool audit_syslog;          /* also write events to syslog */
+    bool audit_kernel;          /* also write Linux audit records */
+    bool audit_required;        /* an event not written refuses a session */
 };
 
 /*

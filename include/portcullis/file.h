@@ -21,7 +21,8 @@ enum pcl_file_kind {
 /*
  * The uid that may own trusted files besides root: the real uid when the
  * process holds no set-id privilege (a developer's private bastion), or
- * (uid_t)-1 when it does. Computed from getuid/geteuid/getgid/getegid.
+ * (uid_t)-1 when it does. Computed from the real, effective and saved ids
+ * and AT_SECURE (set for a set-id program or one with file capabilities).
  */
 uid_t pcl_file_trusted_uid(void);
 

@@ -99,7 +99,7 @@ int pcl_target_is_allowed(const struct pcl_target *t,
                           const struct pcl_identity *id);
 
 /* Mask rule sets the target's recordings use, in order ("builtin" names
- * the built-in set). */
+ * the built-in set, "none" alone turns masking off). */
 size_t pcl_target_nmasks(const struct pcl_target *t);
 const char *pcl_target_mask(const struct pcl_target *t, size_t i);
 

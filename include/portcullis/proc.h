@@ -3,6 +3,7 @@
 #ifndef PCL_PROC_H
 #define PCL_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The parts of the environment the proxy reads, copied before it is wiped.
@@ -38,6 +39,21 @@ void pcl_proc_env_clear(struct pcl_proc_env *env);
  * privilege must be gone, not merely asked to go).
  */
 int pcl_proc_drop_group(void);
+
+/*
+ * Limits the capabilities the process holds (a file capability set by
+ * make install) to CAP_AUDIT_WRITE in the permitted set: none effective,
+ * none inheritable, the ambient set cleared, so that no program it might
+ * run could inherit one. Returns 0 or PCL_ERR_SYSTEM (checked).
+ */
+int pcl_proc_limit_caps(void);
+
+/* Makes cap effective when it is permitted but not effective. Returns true
+ * when it did so: the caller then calls pcl_proc_cap_lower(cap). */
+bool pcl_proc_cap_raise(int cap);
+
+/* Removes cap from the effective set again (it stays permitted). */
+void pcl_proc_cap_lower(int cap);
 
 /* Fills out (outlen >= 33) with 32 hex digits of fresh randomness: the
  * session id. Returns 0 or PCL_ERR_CRYPTO. */

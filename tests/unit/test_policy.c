@@ -158,6 +158,9 @@ test_inheritance_and_accessors(void **state)
     assert_null(strstr(pcl_target_macs(db), "sha1"));
     assert_int_equal(pcl_target_nhost_keys(db), 1);
     assert_string_equal(pcl_target_host_key(app, 0), FP);
+    /* No mask key: the built-in set. */
+    assert_int_equal(pcl_target_nmasks(db), 1);
+    assert_string_equal(pcl_target_mask(db, 0), "builtin");
     assert_int_equal(pcl_target_credential(db, "postgres", cred,
                                            sizeof(cred)), PCL_OK);
     assert_string_equal(cred, "db01-postgres");
@@ -215,6 +218,18 @@ static const struct error_case error_cases[] = {
                                       "[defaults]" },
     { T("db01") "[defaults]\n", ":5: [defaults] must come before" },
     { "host = h\n", ":1: \"host\" outside of a section" },
+    { T("db01") "mask = secrets\n", ":5: mask: no [mask secrets] section" },
+    { T("db01") "mask = none, builtin\n",
+      ":5: mask: \"none\" cannot be combined" },
+    { "[mask builtin]\npattern = x\n", ":1: invalid mask rule set name "
+                                       "\"builtin\" (reserved)" },
+    { "[mask ips]\nreplace = x\n", ":1: [mask ips]: no pattern" },
+    { "[mask ips]\npattern = a\npattern = b\n",
+      ":3: pattern: given twice (first on line 2)" },
+    { "[mask ips]\npattern = a\ncolour = red\n",
+      ":3: unknown key \"colour\" in [mask ips]" },
+    { "[mask a]\npattern = x\n[mask a]\npattern = y\n",
+      ":3: mask \"a\" defined twice (first on line 1)" },
 };
 
 static void
