@@ -19,6 +19,7 @@
 #include "portcullis/err.h"
 #include "portcullis/file.h"
 #include "portcullis/log.h"
+#include "portcullis/parse.h"
 #include "portcullis/proc.h"
 
 /*
@@ -284,68 +285,6 @@ syslog_write(const char *event, const struct pcl_audit_field *fields,
 
 /* ---------------------------------------------------------------- JSON */
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, at most U+10FFFF), or 0 when the bytes there are not one. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    }
-    if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-            (s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f)) {
-            return 0;
-        }
-        return 3;
-    }
-    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-            (s[3] & 0xc0) != 0x80 || (s[0] == 0xf0 && s[1] < 0x90) ||
-            (s[0] == 0xf4 && s[1] > 0x8f)) {
-            return 0;
-        }
-        return 4;
-    }
-    return 0;
-}
-
-/*
- * A JSON string must be UTF-8 (RFC 8259 section 8.1): untrusted values
- * (commands, names) get U+FFFD for each byte that is not. Returns a new
- * string owned by the caller, or NULL when out of memory.
- */
-static char *
-utf8_clean(const char *v)
-{
-    const unsigned char *s = (const unsigned char *)v;
-    size_t n = strlen(v);
-    char *out = malloc(3 * n + 1);
-    size_t j = 0;
-    size_t i = 0;
-
-    if (out == NULL) {
-        return NULL;
-    }
-    while (i < n) {
-        size_t l = utf8_len(s + i);
-        if (l == 0) {
-            memcpy(out + j, "\xEF\xBF\xBD", 3);
-            j += 3;
-            i++;
-        } else {
-            memcpy(out + j, s + i, l);
-            j += l;
-            i += l;
-        }
-    }
-    out[j] = '\0';
-    return out;
-}
-
 /* Writes the event as one JSON line. Returns 0, PCL_ERR_IO or
  * PCL_ERR_NOMEM. */
 static int
@@ -382,7 +321,7 @@ json_write(struct pcl_audit *a, const char *event,
         if (fields[i].value == NULL) {
             continue;
         }
-        char *clean = utf8_clean(fields[i].value);
+        char *clean = pcl_utf8_clean(fields[i].value);
         if (clean == NULL ||
             json_object_object_add(obj, fields[i].name,
                                    json_object_new_string(clean)) != 0) {

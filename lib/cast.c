@@ -21,6 +21,7 @@
 
 #include "portcullis/err.h"
 #include "portcullis/log.h"
+#include "portcullis/parse.h"
 
 /* The chain starts from the hash of this string (portcullis-cast(5)). */
 #define CHAIN_SEED "portcullis-chain-v1"
@@ -46,7 +47,6 @@ struct pcl_cast {
     size_t carry_len[3];
     uint8_t *scratch;           /* carry + new data, reused */
     size_t scratch_cap;
-    char *line;                 /* one event, escaped */
     char *out;                  /* events not yet written */
     size_t out_len;
     size_t out_cap;
@@ -229,53 +229,83 @@ utf8_seq(const uint8_t *s, size_t n)
     return need;
 }
 
-/* Appends JSON-escaped text of one event's data to line at *pos. */
+/*
+ * Byte classes for escaping: 0 copies as is (printable ASCII other than
+ * '"' and '\\'), 1 needs a JSON escape, 2 starts a multi-byte sequence
+ * that must be validated. Session output is mostly class 0: runs of it
+ * are copied with one memcpy.
+ */
+static const uint8_t byte_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* Appends JSON-escaped text of s[i..end) to line at pos; returns the new
+ * position. Valid UTF-8 is copied, each invalid byte becomes U+FFFD. */
+/* JSON escapes of the control characters (RFC 8259 section 7), padded
+ * to six bytes so each is one fixed-size copy. */
+static const char ctrl_escape[32][7] = {
+    "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005",
+    "\\u0006", "\\u0007", "\\b    ", "\\t    ", "\\n    ", "\\u000b",
+    "\\f    ", "\\r    ", "\\u000e", "\\u000f", "\\u0010", "\\u0011",
+    "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017",
+    "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d",
+    "\\u001e", "\\u001f",
+};
+static const uint8_t ctrl_escape_len[32] = {
+    6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2, 6, 2, 2, 6, 6,
+    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+};
+
 static size_t
 escape_into(char *line, size_t pos, const uint8_t *s, size_t i, size_t end)
 {
-    static const char digits[] = "0123456789abcdef";
-
     while (i < end) {
-        uint8_t b = s[i];
+        size_t run = i;
+        uint8_t b;
         int l;
 
-        if (b >= 0x20 && b < 0x80 && b != '"' && b != '\\') {
-            line[pos++] = (char)b;
+        while (run < end && byte_class[s[run]] == 0) {
+            run++;
+        }
+        if (run > i) {
+            memcpy(line + pos, s + i, run - i);
+            pos += run - i;
+            i = run;
+            if (i == end) {
+                break;
+            }
+        }
+        b = s[i];
+        if (byte_class[b] == 1) {
+            if (b < 0x20) {
+                memcpy(line + pos, ctrl_escape[b], 6);
+                pos += ctrl_escape_len[b];
+            } else {
+                line[pos++] = '\\';
+                line[pos++] = (char)b; /* '"' or '\\' */
+            }
             i++;
             continue;
         }
-        if (b < 0x80) {
-            line[pos++] = '\\';
-            switch (b) {
-            case '"':
-                line[pos++] = '"';
-                break;
-            case '\\':
-                line[pos++] = '\\';
-                break;
-            case '\n':
-                line[pos++] = 'n';
-                break;
-            case '\r':
-                line[pos++] = 'r';
-                break;
-            case '\t':
-                line[pos++] = 't';
-                break;
-            case '\b':
-                line[pos++] = 'b';
-                break;
-            case '\f':
-                line[pos++] = 'f';
-                break;
-            default:
-                line[pos++] = 'u';
-                line[pos++] = '0';
-                line[pos++] = '0';
-                line[pos++] = digits[b >> 4];
-                line[pos++] = digits[b & 15];
-                break;
-            }
+        if (b < 0xc2 || b > 0xf4) {
+            /* Never the start of a sequence: no need to look further. */
+            memcpy(line + pos, "\xEF\xBF\xBD", 3);
+            pos += 3;
             i++;
             continue;
         }
@@ -310,28 +340,50 @@ format_time(struct pcl_cast *c, uint64_t t_us, char *buf, size_t len)
                             t / 1000000, t % 1000000);
 }
 
-/* Writes one event [time, "code", "escaped data"] for s[i..end). */
+/*
+ * Writes one event [time, "code", "escaped data"] for s[i..end), built in
+ * place at the end of the output buffer (which always has room for the
+ * longest event), then chained: the data is copied once.
+ */
 static int
 event(struct pcl_cast *c, char code, const uint8_t *s, size_t i, size_t end,
       uint64_t t_us)
 {
+    char *line;
     size_t pos = 0;
 
-    c->line[pos++] = '[';
-    pos += format_time(c, t_us, c->line + pos, 32);
-    c->line[pos++] = ',';
-    c->line[pos++] = ' ';
-    c->line[pos++] = '"';
-    c->line[pos++] = code;
-    c->line[pos++] = '"';
-    c->line[pos++] = ',';
-    c->line[pos++] = ' ';
-    c->line[pos++] = '"';
-    pos = escape_into(c->line, pos, s, i, end);
-    c->line[pos++] = '"';
-    c->line[pos++] = ']';
-    c->line[pos++] = '\n';
-    return put_line(c, c->line, pos);
+    if (c->failed) {
+        return PCL_ERR_IO;
+    }
+    if (c->out_len + LINE_MAX_BYTES > c->out_cap &&
+        pcl_cast_flush(c, false) != PCL_OK) {
+        return PCL_ERR_IO;
+    }
+    line = c->out + c->out_len;
+    line[pos++] = '[';
+    pos += format_time(c, t_us, line + pos, 32);
+    memcpy(line + pos, ", \"", 3);
+    pos += 3;
+    line[pos++] = code;
+    memcpy(line + pos, "\", \"", 4);
+    pos += 4;
+    pos = escape_into(line, pos, s, i, end);
+    memcpy(line + pos, "\"]\n", 3);
+    pos += 3;
+    if (chain_line(c->md, c->chain, line, pos) != PCL_OK) {
+        c->failed = true;
+        return PCL_ERR_IO;
+    }
+    c->lines++;
+    c->bytes += pos;
+    if (c->out_len == 0) {
+        c->first_pending_ms = mono_ms();
+    }
+    c->out_len += pos;
+    if (c->out_len >= OUT_HIGH || c->flush_interval_ms == 0) {
+        return pcl_cast_flush(c, false);
+    }
+    return PCL_OK;
 }
 
 /*
@@ -476,6 +528,25 @@ drain_carry(struct pcl_cast *c, uint64_t t_us)
     return PCL_OK;
 }
 
+/* 128 + the Linux number of a signal named as RFC 4254 section 6.10 does
+ * (without "SIG"), or 255 for a name we do not know. */
+static int
+signal_status(const char *name)
+{
+    static const char *const names[] = {
+        "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL",
+        "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return 128 + (int)i + 1;
+        }
+    }
+    return 255;
+}
+
 int
 pcl_cast_exit(struct pcl_cast *c, int status, const char *signame,
               uint64_t t_us)
@@ -488,11 +559,18 @@ pcl_cast_exit(struct pcl_cast *c, int status, const char *signame,
         return rc;
     }
     if (c->format == PCL_CAST_V3) {
+        /* "x" carries a number (asciicast v3); a signal is named in a
+         * marker first and counted as a shell would, 128 + N. */
         if (signame != NULL && signame[0] != '\0') {
-            snprintf(label, sizeof(label), "%.32s", signame);
-        } else {
-            snprintf(label, sizeof(label), "%d", status);
+            snprintf(label, sizeof(label), "%s%.32s", PCL_CAST_MARK_SIGNAL,
+                     signame);
+            rc = pcl_cast_marker(c, label, t_us);
+            if (rc != PCL_OK) {
+                return rc;
+            }
+            status = signal_status(signame);
         }
+        snprintf(label, sizeof(label), "%d", status);
         return event(c, 'x', (const uint8_t *)label, 0, strlen(label), t_us);
     }
     if (signame != NULL && signame[0] != '\0') {
@@ -549,7 +627,11 @@ header_line(const struct pcl_cast_params *p)
     json_object_object_add(h, "timestamp",
                            json_object_new_int64(p->timestamp));
     if (p->term != NULL && p->format == PCL_CAST_V2) {
-        json_object_object_add(env, "TERM", json_object_new_string(p->term));
+        char *clean = pcl_utf8_clean(p->term);
+        json_object_object_add(env, "TERM",
+                               json_object_new_string(clean != NULL ? clean
+                                                                    : "?"));
+        free(clean);
     }
     if (p->shell != NULL) {
         json_object_object_add(env, "SHELL",
@@ -558,8 +640,17 @@ header_line(const struct pcl_cast_params *p)
     json_object_object_add(h, "env", env);
     for (i = 0; i < p->nmeta; i++) {
         if (p->meta[i].value != NULL) {
+            /* A command may hold any bytes; the header is strict JSON. */
+            char *clean = pcl_utf8_clean(p->meta[i].value);
+            if (clean == NULL) {
+                json_object_put(h);
+                json_object_put(env);
+                json_object_put(meta);
+                return NULL;
+            }
             json_object_object_add(meta, p->meta[i].key,
-                                   json_object_new_string(p->meta[i].value));
+                                   json_object_new_string(clean));
+            free(clean);
         }
     }
     json_object_object_add(h, "portcullis", meta);
@@ -593,7 +684,6 @@ cast_free(struct pcl_cast *c)
         explicit_bzero(c->scratch, c->scratch_cap);
     }
     free(c->scratch);
-    free(c->line);
     free(c->out);
     free(c->path);
     EVP_MD_CTX_free(c->md);
@@ -625,12 +715,11 @@ pcl_cast_open(const struct pcl_cast_params *p, struct pcl_cast **out,
     c->cur_stream = 1;
     c->timestamp = p->timestamp;
     c->flush_interval_ms = p->flush_interval_ms;
-    c->out_cap = 2 * OUT_HIGH;
+    c->out_cap = OUT_HIGH + LINE_MAX_BYTES;
     c->path = strdup(p->path);
-    c->line = malloc(LINE_MAX_BYTES);
     c->out = malloc(c->out_cap);
     c->md = EVP_MD_CTX_new();
-    if (c->path == NULL || c->line == NULL || c->out == NULL ||
+    if (c->path == NULL || c->out == NULL ||
         c->md == NULL) {
         goto out;
     }
@@ -932,24 +1021,27 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
             cut = true; /* a last line without its end: cut short */
             break;
         }
-        if (line[0] == '#') {
-            if (seal == NULL && strncmp(line, "# {", 3) == 0) {
-                seal = parse_seal(line + 2, (size_t)n - 2);
-                if (seal != NULL) {
-                    v->format = PCL_CAST_V3;
-                    continue;
-                }
-            }
-            if (seal != NULL) {
-                break; /* anything after the seal: tampered below */
-            }
-            continue; /* other v3 comments are not in the chain either */
-        }
         if (seal != NULL) {
-            /* Lines after the seal are not covered by it. */
-            verdict(v, PCL_CAST_SEAL_TAMPERED, "data after the seal");
+            /* The seal is the last line; nothing after it is covered. */
+            hex(chain, 32, v->chain);
+            verdict(v, PCL_CAST_SEAL_TAMPERED, "lines after the seal");
             rc = PCL_OK;
             goto out;
+        }
+        if (line[0] == '#') {
+            /* The writer's only comment is the v3 seal. */
+            if (strncmp(line, "# {", 3) == 0) {
+                seal = parse_seal(line + 2, (size_t)n - 2);
+            }
+            if (seal == NULL) {
+                hex(chain, 32, v->chain);
+                verdict(v, PCL_CAST_SEAL_TAMPERED,
+                        "a comment line portcullis did not write");
+                rc = PCL_OK;
+                goto out;
+            }
+            v->format = PCL_CAST_V3;
+            continue;
         }
         if (v->lines == 0 && (strstr(line, "\"version\":3") != NULL ||
                               strstr(line, "\"version\": 3") != NULL)) {

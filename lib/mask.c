@@ -44,7 +44,9 @@
  * the rest is held until more data, the deadline or the end. A hard
  * partial match is returned as soon as the pattern reaches the end of the
  * data, so a complete match is never one that more data could change:
- * the output does not depend on how the stream was cut.
+ * the output does not depend on how the stream was cut. Only attempts
+ * that start near the end (within the rule's reach, below) need partial
+ * matching, which is slow; the rest of the window is searched normally.
  *
  * At the deadline (and at the end) the expired bytes are matched as if the
  * data ended there (complete matches only) and released.
@@ -54,6 +56,7 @@
 #define SLICE 65536    /* new bytes scanned per pass, at most */
 #define HOLD_MAX PCL_MASK_MATCH_MAX
 #define WIN_CAP (CTX_KEEP + HOLD_MAX + SLICE)
+#define WIN_PAD 64     /* JIT SIMD loads may read a little past the end */
 #define SEG_MAX 64     /* arrival times remembered for held bytes */
 #define NAME_MAX_LEN 64
 #define MATCH_LIMIT 1000000       /* backtracking steps per match attempt */
@@ -157,8 +160,9 @@ static const struct builtin builtins[] = {
     /* PEM, OpenSSH and PGP private key blocks. The END line is optional:
      * a block cut short (head, a scrolled pager) still has its lines
      * masked; each line must be whole, or a header line such as
-     * "Proc-Type:" would end the block at its first word. 95 lines of 76 base64 characters cover RSA keys up to about
-     * 7,500 bits; the worst case is below PCL_MASK_MATCH_MAX. */
+     * "Proc-Type:" would end the block at its first word. 95 lines of 76
+     * base64 characters cover RSA keys up to about 7,500 bits; the worst
+     * case is below PCL_MASK_MATCH_MAX. */
     { "builtin:private-key",
       "-----BEGIN (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY(?: BLOCK)?-----"
       "(?:[\\r\\n]{1,4}[ \\t]{0,4}(?:[A-Za-z0-9+/=]{1,76}"
@@ -249,7 +253,9 @@ pcl_mask_new(unsigned holdback_ms, struct pcl_mask **out)
         goto out;
     }
     m->holdback_ms = holdback_ms;
-    m->win = malloc(WIN_CAP);
+    /* Zeroed, padding included: the JIT's vector loads may touch bytes
+     * past the subject, and those must not be uninitialised (valgrind). */
+    m->win = calloc(1, WIN_CAP + WIN_PAD);
     if (m->win == NULL) {
         goto out;
     }
@@ -304,7 +310,7 @@ pcl_mask_free(struct pcl_mask *m)
     free(m->rules);
     free(m->hits);
     if (m->win != NULL) {
-        explicit_bzero(m->win, WIN_CAP);
+        explicit_bzero(m->win, WIN_CAP + WIN_PAD);
         free(m->win);
     }
     arena_free(m->arena, m->arena_cap);
@@ -1477,161 +1483,4 @@ uint64_t
 pcl_mask_count(const struct pcl_mask *m)
 {
     return m->count;
-}
-
-/* ------------------------------------------------------------ passprompt */
-
-#define PROMPT_TAIL 256
-
-/*
- * The default: a word such as password, passphrase or PIN, anything on the
- * same line (the user, the key file), then a colon. PROMPT_END anchors it
- * to the end of the output seen so far, allowing blanks and one line
- * break after the colon.
- */
-#define PROMPT_DEFAULT \
-    "(?i)\\b(?:password|pass ?phrase|passcode|pin)\\b[^\\r\\n]{0,128}:"
-#define PROMPT_END "[ \\t]*(?:\\r*\\n|\\r)?[ \\t]*\\z"
-
-enum prompt_state {
-    PROMPT_IDLE,
-    PROMPT_SEEN,      /* output ends with a prompt, no input yet */
-    PROMPT_ANSWERING, /* input is masked up to CR or LF */
-};
-
-struct pcl_passprompt {
-    pcre2_code *code;
-    pcre2_match_data *md;
-    uint8_t tail[PROMPT_TAIL];
-    size_t tail_len;
-    enum prompt_state state;
-};
-
-int
-pcl_passprompt_new(const char *pattern, struct pcl_passprompt **out,
-                   char *why, size_t whylen)
-{
-    struct pcl_passprompt *p = NULL;
-    pcre2_code *check = NULL;
-    PCRE2_UCHAR msg[256];
-    PCRE2_SIZE erroff = 0;
-    char *full = NULL;
-    size_t flen;
-    int errcode = 0;
-    int rc = PCL_ERR_NOMEM;
-
-    *out = NULL;
-    set_why(why, whylen, "no error");
-    if (pattern == NULL) {
-        pattern = PROMPT_DEFAULT;
-    }
-    /* Compiled alone first: a pattern with an unbalanced ")" could
-     * otherwise escape the group below. */
-    check = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-                          PCRE2_NEVER_UTF, &errcode, &erroff, NULL);
-    if (check == NULL) {
-        if (errcode != PCRE2_ERROR_NOMEMORY) {
-            (void)pcre2_get_error_message(errcode, msg, sizeof(msg));
-            set_why(why, whylen, "passprompt: invalid pattern at offset "
-                    "%zu: %s", (size_t)erroff, (const char *)msg);
-            rc = PCL_ERR_CONFIG;
-        }
-        goto out;
-    }
-    flen = strlen(pattern) + sizeof("(?:)" PROMPT_END);
-    full = malloc(flen);
-    if (full == NULL) {
-        goto out;
-    }
-    snprintf(full, flen, "(?:%s)%s", pattern, PROMPT_END);
-    p = calloc(1, sizeof(*p));
-    if (p == NULL) {
-        goto out;
-    }
-    p->code = pcre2_compile((PCRE2_SPTR)full, PCRE2_ZERO_TERMINATED,
-                            PCRE2_NEVER_UTF, &errcode, &erroff, NULL);
-    if (p->code == NULL) {
-        if (errcode != PCRE2_ERROR_NOMEMORY) {
-            (void)pcre2_get_error_message(errcode, msg, sizeof(msg));
-            set_why(why, whylen, "passprompt: invalid pattern: %s",
-                    (const char *)msg);
-            rc = PCL_ERR_CONFIG;
-        }
-        goto out;
-    }
-    (void)pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);
-    p->md = pcre2_match_data_create(1, NULL);
-    if (p->md == NULL) {
-        goto out;
-    }
-    *out = p; /* transfer ownership */
-    p = NULL;
-    rc = PCL_OK;
-out:
-    pcre2_code_free(check);
-    free(full);
-    pcl_passprompt_free(p);
-    return rc;
-}
-
-void
-pcl_passprompt_free(struct pcl_passprompt *p)
-{
-    if (p == NULL) {
-        return;
-    }
-    pcre2_code_free(p->code);
-    pcre2_match_data_free(p->md);
-    explicit_bzero(p->tail, sizeof(p->tail));
-    free(p);
-}
-
-void
-pcl_passprompt_output(struct pcl_passprompt *p, const uint8_t *buf,
-                      size_t len)
-{
-    size_t keep;
-    int n;
-
-    if (len == 0) {
-        return;
-    }
-    if (len >= PROMPT_TAIL) {
-        memcpy(p->tail, buf + len - PROMPT_TAIL, PROMPT_TAIL);
-        p->tail_len = PROMPT_TAIL;
-    } else {
-        keep = p->tail_len + len > PROMPT_TAIL ? PROMPT_TAIL - len
-                                               : p->tail_len;
-        memmove(p->tail, p->tail + p->tail_len - keep, keep);
-        memcpy(p->tail + keep, buf, len);
-        p->tail_len = keep + len;
-    }
-    /* While an answer is typed, output (echoed asterisks, say) does not
-     * end it: only CR or LF on input does. */
-    if (p->state == PROMPT_ANSWERING) {
-        return;
-    }
-    n = pcre2_match(p->code, p->tail, p->tail_len, 0, 0, p->md, NULL);
-    p->state = n >= 0 ? PROMPT_SEEN : PROMPT_IDLE;
-}
-
-bool
-pcl_passprompt_input(struct pcl_passprompt *p, uint8_t *buf, size_t len)
-{
-    bool masked = false;
-    size_t i;
-
-    for (i = 0; i < len && p->state != PROMPT_IDLE; i++) {
-        p->state = PROMPT_ANSWERING;
-        if (buf[i] == '\r' || buf[i] == '\n') {
-            /* Answered. The prompt stays in the tail, so forget it: the
-             * echoed line break must not look like a new prompt. */
-            p->state = PROMPT_IDLE;
-            p->tail_len = 0;
-        } else {
-            buf[i] = '*';
-            masked = true;
-        }
-    }
-    return masked;
 }

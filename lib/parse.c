@@ -3,6 +3,7 @@
 
 #include "portcullis/parse.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -139,4 +140,66 @@ pcl_parse_list(const char *s, int (*fn)(const char *item, void *ctx),
     }
     free(copy);
     return rc;
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, at most U+10FFFF), or 0 when the bytes there are not one. */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    }
+    if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+            (s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f)) {
+            return 0;
+        }
+        return 3;
+    }
+    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
+            (s[3] & 0xc0) != 0x80 || (s[0] == 0xf0 && s[1] < 0x90) ||
+            (s[0] == 0xf4 && s[1] > 0x8f)) {
+            return 0;
+        }
+        return 4;
+    }
+    return 0;
+}
+
+/*
+ * A JSON string must be UTF-8 (RFC 8259 section 8.1): untrusted values
+ * (commands, names) get U+FFFD for each byte that is not. Returns a new
+ * string owned by the caller, or NULL when out of memory.
+ */
+char *
+pcl_utf8_clean(const char *v)
+{
+    const unsigned char *s = (const unsigned char *)v;
+    size_t n = strlen(v);
+    char *out = malloc(3 * n + 1);
+    size_t j = 0;
+    size_t i = 0;
+
+    if (out == NULL) {
+        return NULL;
+    }
+    while (i < n) {
+        size_t l = utf8_len(s + i);
+        if (l == 0) {
+            memcpy(out + j, "\xEF\xBF\xBD", 3);
+            j += 3;
+            i++;
+        } else {
+            memcpy(out + j, s + i, l);
+            j += l;
+            i += l;
+        }
+    }
+    out[j] = '\0';
+    return out;
 }

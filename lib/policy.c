@@ -789,7 +789,7 @@ finish(struct load_ctx *ctx)
     int a;
 
     for (i = 0; i < p->nmasks; i++) {
-        if (p->masks[i].pattern == NULL) {
+        if (p->masks[i].pattern == NULL && p->masks[i].seen_pattern == 0) {
             pcl_diag_add(ctx->diag, p->path, p->masks[i].line,
                          "[mask %s]: no pattern", p->masks[i].name);
         }
@@ -827,6 +827,11 @@ finish(struct load_ctx *ctx)
         if (t->masks_line == 0 &&
             vec_push(&t->masks, &t->nmasks, "builtin") != PCL_OK) {
             ctx->nomem = true;
+        }
+        if (t->nmasks > PCL_POLICY_MASKS_MAX) {
+            pcl_diag_add(ctx->diag, p->path, t->masks_line,
+                         "mask: more than %d rule sets",
+                         PCL_POLICY_MASKS_MAX);
         }
         for (size_t k = 0; k < t->nmasks; k++) {
             const char *pat;

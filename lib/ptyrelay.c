@@ -69,6 +69,8 @@ pcl_ptyrelay_run(int master, pid_t child, int in_fd, int out_fd,
     struct sigaction sa;
     struct sigaction old_winch;
     struct sigaction old_chld;
+    struct sigaction old_term[3];
+    static const int fwd[3] = { SIGTERM, SIGHUP, SIGINT };
     struct termios saved;
     struct termios raw;
     bool tty = isatty(in_fd) != 0;
@@ -92,6 +94,11 @@ pcl_ptyrelay_run(int master, pid_t child, int in_fd, int out_fd,
     sa.sa_flags = SA_RESTART;
     sigaction(SIGWINCH, &sa, &old_winch);
     sigaction(SIGCHLD, &sa, &old_chld);
+    /* Signals meant to end the recorder end the command instead, so that
+     * its last output is recorded and the file is sealed. */
+    for (int k = 0; k < 3; k++) {
+        sigaction(fwd[k], &sa, &old_term[k]);
+    }
     if (tty && tcgetattr(in_fd, &saved) == 0) {
         have_tio = true;
         raw = saved;
@@ -132,6 +139,9 @@ pcl_ptyrelay_run(int master, pid_t child, int in_fd, int out_fd,
             for (ssize_t j = 0; j < k; j++) {
                 if (sigs[j] == SIGWINCH && tty) {
                     copy_winsize(in_fd, master, tap, &bad);
+                } else if (sigs[j] == SIGTERM || sigs[j] == SIGHUP ||
+                           sigs[j] == SIGINT) {
+                    kill(child, sigs[j]);
                 }
             }
         }
@@ -222,6 +232,9 @@ pcl_ptyrelay_run(int master, pid_t child, int in_fd, int out_fd,
     }
     sigaction(SIGWINCH, &old_winch, NULL);
     sigaction(SIGCHLD, &old_chld, NULL);
+    for (int k = 0; k < 3; k++) {
+        sigaction(fwd[k], &old_term[k], NULL);
+    }
     wake_fd = -1;
     close(pipefd[0]);
     close(pipefd[1]);

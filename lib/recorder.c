@@ -323,7 +323,19 @@ pcl_recorder_new(const struct pcl_recorder_params *p,
         for (k = 0; k < cp.nmeta; k++) {
             meta[k] = cp.meta[k];
             if (meta[k].value != NULL && strcmp(meta[k].key, "command") == 0) {
-                masked[k] = mask_text(r->mask[0], meta[k].value);
+                /* An engine of its own: the command must not become
+                 * context for the first bytes of output. */
+                struct pcl_mask *hm = NULL;
+                uint64_t before;
+                rc = build_mask(p, &hm, why, whylen);
+                if (rc != PCL_OK) {
+                    pcl_mask_free(hm);
+                    break;
+                }
+                before = pcl_mask_count(hm);
+                masked[k] = mask_text(hm, meta[k].value);
+                r->masked += pcl_mask_count(hm) - before;
+                pcl_mask_free(hm);
                 if (masked[k] == NULL) {
                     snprintf(why, whylen, "out of memory");
                     rc = PCL_ERR_NOMEM;

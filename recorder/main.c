@@ -96,13 +96,18 @@ main(int argc, char **argv)
     int rc;
     int i;
 
-    while ((ch = getopt(argc, argv, "f:F:ik:o:h")) != -1) {
+    /* "+": the options end at the command's name (ls -l stays ls's). */
+    while ((ch = getopt(argc, argv, "+f:F:ik:o:h")) != -1) {
         switch (ch) {
         case 'f':
             config_path = optarg;
             break;
         case 'F':
             format = optarg;
+            if (strcmp(format, "asciicast-v2") != 0 &&
+                strcmp(format, "asciicast-v3") != 0) {
+                usage();
+            }
             break;
         case 'i':
             record_input = true;

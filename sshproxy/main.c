@@ -49,7 +49,7 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/portcullis/portcullis.conf"
 #define CREDENTIAL_MAX 65536    /* bytes of a private key file */
 #define SEAL_KEY_MAX 4096       /* bytes of the seal key file */
-#define MAX_MASKS 64            /* mask rule sets per target */
+#define MAX_MASKS PCL_POLICY_MASKS_MAX /* mask rule sets per target */
 #define RELAY_BUFFER (256 * 1024) /* bytes per direction */
 #define MAX_GROUPS 256
 
@@ -184,7 +184,7 @@ check_mask_pattern(const char *pattern, char *why, size_t whylen)
     int rc = pcl_mask_new(1, &m);
 
     if (rc == PCL_OK) {
-        rc = pcl_mask_add_rule(m, "check", pattern, "", why, whylen);
+        rc = pcl_mask_add_rule(m, "pattern", pattern, "", why, whylen);
     }
     pcl_mask_free(m);
     return rc;
@@ -649,6 +649,13 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
     rc = pcl_file_read_secret(px->conf->rec_seal_key, SEAL_KEY_MAX, &key,
                               &keylen, why, sizeof(why));
     if (rc != PCL_OK) {
+        goto out;
+    }
+    if (keylen < 16) {
+        /* An empty or toy key would seal nothing worth a seal. */
+        snprintf(why, sizeof(why), "%s: a seal key needs at least 16 bytes",
+                 px->conf->rec_seal_key);
+        rc = PCL_ERR_CONFIG;
         goto out;
     }
     key_id_of(key, keylen, key_id, sizeof(key_id));

@@ -30,4 +30,11 @@ int pcl_parse_bool(const char *s, bool *out);
 int pcl_parse_list(const char *s, int (*fn)(const char *item, void *ctx),
                    void *ctx);
 
+/*
+ * Returns a copy of v that is valid UTF-8 (RFC 3629): every byte that is
+ * not part of a valid sequence becomes U+FFFD. The caller frees it; NULL
+ * when out of memory. For JSON, which must be UTF-8 (RFC 8259 8.1).
+ */
+char *pcl_utf8_clean(const char *v);
+
 #endif /* PCL_PARSE_H */

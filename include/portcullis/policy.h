@@ -98,6 +98,9 @@ const char *pcl_target_host_key(const struct pcl_target *t, size_t i);
 int pcl_target_is_allowed(const struct pcl_target *t,
                           const struct pcl_identity *id);
 
+/* Most mask rule sets one target may name. */
+#define PCL_POLICY_MASKS_MAX 64
+
 /* Mask rule sets the target's recordings use, in order ("builtin" names
  * the built-in set, "none" alone turns masking off). */
 size_t pcl_target_nmasks(const struct pcl_target *t);

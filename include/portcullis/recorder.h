@@ -41,8 +41,9 @@ struct pcl_recorder_params {
 int pcl_recorder_new(const struct pcl_recorder_params *p,
                      struct pcl_recorder **out, char *why, size_t whylen);
 
-/* Adds an exact secret the proxy injected (masked in both streams and in
- * input). Returns 0, PCL_ERR_INVAL (too short) or PCL_ERR_NOMEM. */
+/* Adds an exact secret the proxy injected, masked in both output streams
+ * from now on (typed input is covered by the password-prompt rule).
+ * Returns 0, PCL_ERR_INVAL (too short) or PCL_ERR_NOMEM. */
 int pcl_recorder_add_secret(struct pcl_recorder *r, const char *name,
                             const uint8_t *secret, size_t len);
 

@@ -346,14 +346,39 @@ test_v3_exit_and_intervals(void **state)
     fclose(fp);
     assert_non_null(strstr(buf, "{\"version\":3,\"term\":{\"cols\":100,"
                                 "\"rows\":30,\"type\":\"xterm-256color\"}"));
+    /* A signal: named in a marker, counted 128 + N in "x". */
     assert_non_null(strstr(buf, "[1.500000, \"o\", \"a\"]\n"
                                 "[0.500000, \"o\", \"b\"]\n"
-                                "[0.000001, \"x\", \"TERM\"]\n# {"));
+                                "[0.000001, \"m\", \"exit-signal:TERM\"]\n"
+                                "[0.000000, \"x\", \"143\"]\n# {"));
     assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
                                      "test-key", &v), PCL_OK);
     assert_int_equal(v.state, PCL_CAST_SEAL_VALID);
     assert_int_equal(v.format, PCL_CAST_V3);
-    assert_int_equal(v.lines, 4);
+    assert_int_equal(v.lines, 5);
+
+    /* A comment line someone added: tampered, even before the seal. */
+    {
+        char *copy = strdup(buf);
+        char *seal = strstr(copy, "# {");
+        FILE *w;
+        assert_non_null(seal);
+        *seal = '\0';
+        w = fopen(f->path, "w");
+        fprintf(w, "%s# inserted\n%s", copy, strstr(buf, "# {"));
+        fclose(w);
+        free(copy);
+        assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
+                                         "test-key", &v), PCL_OK);
+        assert_int_equal(v.state, PCL_CAST_SEAL_TAMPERED);
+        /* A line after the seal: tampered. */
+        w = fopen(f->path, "w");
+        fprintf(w, "%s[9.0, \"o\", \"late\"]\n", buf);
+        fclose(w);
+        assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
+                                         "test-key", &v), PCL_OK);
+        assert_int_equal(v.state, PCL_CAST_SEAL_TAMPERED);
+    }
 }
 
 /* Rewrites byte off of path to b. */
