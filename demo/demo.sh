@@ -78,6 +78,11 @@ run "$USER_A" list
 
 say "2. A command on db01 through the bastion (stdout, stderr and exit status pass through)"
 run "$USER_A" db01 -- 'echo "hello from $(hostname) as $(id -un)"; echo "this line is stderr" >&2; exit 3'
+REC2=$(pcl_last_recording)
+
+say "2b. A secret on screen: the user sees it, the recording does not"
+run "$USER_A" db01 -- 'echo "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE"'
+REC2B=$(pcl_last_recording)
 
 say "3. An interactive shell on db01 (a PTY end to end; expect types for us)"
 pcl_bssh_argv "$USER_A"
@@ -104,6 +109,17 @@ jq -c '{time, event, user, target, decision, reason, kex, cipher,
 
 say "6. The proxy's log: the negotiated crypto of the target leg"
 grep -E 'kex|ended' "$SCRATCH/proxy.log" | tail -4
+
+say "7. Every session was recorded (asciicast v2, sealed): $(pcl_recordings | wc -l) recordings"
+pcl_recordings | sed "s|^$SCRATCH/||; s|^|    |"
+echo "Recording of step 2 ($REC2):"
+sed 's/^/    /' "$REC2"
+echo "Its seal (${REC2}.seal):"
+sed 's/^/    /' "$REC2.seal"
+echo "Recording of step 2b, secret masked:"
+grep -v '^{' "$REC2B" | sed 's/^/    /'
+echo "Replayed with the stock asciinema player (asciinema cat):"
+LC_ALL=C.UTF-8 script -qec "asciinema cat '$REC2'" /dev/null </dev/null | sed 's/^/    /'
 
 if [ "$wait_for_enter" = 1 ]; then
 cat <<EOF
