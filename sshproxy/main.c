@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * portcullis: the sshd ForceCommand of the bastion. Process glue only: the
- * logic lives in lib/. Runs as the logged-in user, setgid portcullis.
+ * logic lives in lib/. Runs as the logged-in user, setgid portcullis, with
+ * the file capability cap_audit_write=p for its Linux audit records.
  */
 #include "config.h"
 

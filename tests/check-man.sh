@@ -88,6 +88,19 @@ $(printf '%s\n' "$dump" | sed 's/^/    /')"
     done <<< "$dump"
 fi
 
+# The SEE ALSO web: every page of the project names every other one.
+for page in "${pages[@]}"; do
+    self=$(basename "$page")
+    trace "SEE ALSO of $self names every other portcullis page"
+    see=$(sed -n '/^\.Sh SEE ALSO/,/^\.Sh /p' "$page")
+    for other in "${pages[@]}"; do
+        o=$(basename "$other")
+        [ "$o" = "$self" ] && continue
+        grep -Eq "^\.Xr ${o%.*} ${o##*.}( |\$)" <<< "$see" ||
+            fail "SEE ALSO of $self does not name ${o%.*}(${o##*.})"
+    done
+done
+
 if [ "$failed" -gt 0 ]; then
     echo "check-man: $failed failure(s) in $n checks" >&2
     exit 1

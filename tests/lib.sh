@@ -407,7 +407,11 @@ $extra"
 
 # ------------------------------------------------------------ the proxy
 # Installs the built proxy as make install does: root:<group> 2755, so the
-# tests run it really set-id.
+# tests run it really set-id.  Not the file capability cap_audit_write=p
+# that make install adds: the kernel refuses the proxy's Linux audit
+# records (EPERM, one error in proxy.log per session), so that no test
+# writes into the machine's own audit trail; tests/integration/audit.sh
+# adds it, with its own auditd.
 pcl_install_proxy() {
     [ -f "$PCL_PROXY" ] && [ -x "$PCL_PROXY" ] ||
         fatal "proxy binary not built: $PCL_PROXY (run make first)"

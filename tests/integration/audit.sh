@@ -8,7 +8,9 @@
 # make install sets (cap_audit_write=p, next to the setgid bit), holds it
 # only in its permitted set while it runs, and nothing else; without it
 # the kernel refuses (EPERM), the proxy says so once and goes on, unless
-# `[audit] required = yes`, which refuses the session.
+# `[audit] required = yes`, which refuses the session.  A copy that holds
+# the capability without the set-id bit is still privileged (AT_SECURE): it
+# trusts no user-owned configuration.
 #
 # Skips (77) where auditd cannot run: no auditctl/auditd, a kernel or
 # container that refuses audit control, an audit daemon already running
@@ -84,6 +86,20 @@ setcap cap_audit_write=p "$PROXY" || fatal "setcap failed"
 expect_match "getcap" 'cap_audit_write[=+]p$' "$(getcap "$PROXY")"
 expect_eq "mode" "-rwxr-sr-x root $TEST_GROUP" "$(stat -c '%A %U %G' "$PROXY")"
 
+trace "a copy with the file capability but no set-id bit trusts no user-owned file"
+install -o root -g root -m 0755 "$PCL_PROXY" "$SCRATCH/bin/portcullis-cap"
+setcap cap_audit_write=p "$SCRATCH/bin/portcullis-cap" || fatal "setcap failed"
+DEV=$SCRATCH/home/$USER_A/dev
+install -d -o "$USER_A" -m 0755 "$DEV"
+sed -e "s|^policy = .*|policy = $DEV/policy.conf|" "$CONF" > "$DEV/portcullis.conf"
+cp "$SCRATCH/etc/policy.conf" "$DEV/policy.conf"
+chown "$USER_A" "$DEV/portcullis.conf" "$DEV/policy.conf"
+chmod 0644 "$DEV/portcullis.conf" "$DEV/policy.conf"
+err=$(setpriv --reuid="$USER_A" --regid="$(id -g "$USER_A")" --init-groups \
+    "$SCRATCH/bin/portcullis-cap" -t -f "$DEV/portcullis.conf" 2>&1)
+expect_eq "exit status" 1 "$?"
+expect_match "refused as not owned by root" "^$DEV[^ ]*: .*not owned by root" "$err"
+
 # ------------------------------------------------------------ private auditd
 AD=$SCRATCH/auditd
 mkdir -m 0700 "$AD" "$AD/plugins.d"
@@ -112,9 +128,10 @@ if ! pcl_wait_for 10 auditd_up; then
 fi
 LOG=$AD/audit.log
 
-# records SID: every record of that session, interpreted.
+# records SID: every record of that session, interpreted (ausearch -i
+# shows the fields of a TRUSTED_APP record without quotes).
 records() {
-    ausearch -if "$LOG" -i 2>/dev/null | grep -F "session_id=$1"
+    ausearch -if "$LOG" -i 2>/dev/null | grep -E "session_id=\"?$1"
 }
 # raw SID: the same, not interpreted (hexadecimal values as written).
 raw() {
@@ -127,8 +144,7 @@ hexval() {
     v=$(grep -o " $1=[^ ]*" <<<"$2" | head -n 1 | cut -d= -f2-)
     case $v in
     \"*) v=${v#\"}; printf '%s' "${v%\"}" ;;
-    *) printf '%s' "$v" | xxd -r -p 2>/dev/null ||
-        printf '%s' "$v" | sed 's/../\\x&/g' | xargs -0 printf '%b' ;;
+    *) printf '%b' "$(sed 's/../\\x&/g' <<<"$v")" ;;
     esac
 }
 # doc_type EVENT: the record type portcullis-audit(5) gives for EVENT.
@@ -142,6 +158,7 @@ doc_type() {
 }
 
 trace "a session's records: found by ausearch -if FILE -i, one per event"
+: > "$SCRATCH/proxy.log"
 pcl_audit_mark
 out=$(bssh "$USER_A" db01 -- 'echo "via the bastion"' 2>/dev/null)
 expect_eq "exit status" 0 "$?"
@@ -171,7 +188,7 @@ for ev in $events; do
     [ -n "$type" ] || fail "$ev: portcullis-audit(5) gives no record type"
     expect_match "$ev: record type $type" "^type=$type " "$rec"
     expect_match "$ev: res=success" " res=success'" "$rec"
-    expect_match "$ev: sent by the user's proxy (uid)" " uid=$USER_A " "$rec"
+    expect_match "$ev: sent by the user's proxy (uid)" " uid=$uid_a " "$rawrec"
     expect_match "$ev: the proxy as exe" " exe=$PROXY " "$rec"
     expect_match "$ev: client address" " addr=127\.0\.0\.1 " "$rec"
     # Every JSON field is in the record with the same value, under the
@@ -205,7 +222,7 @@ for i in $(seq 1 100); do
     sleep 0.1
 done
 rec=$(records "$sid")
-expect_match "USER_ACCT denied" "^type=USER_ACCT .*op=decision .*decision=deny .* res=failed'" "$rec"
+expect_match "USER_ACCT denied" "^type=USER_ACCT .*op=decision .*decision=\"deny\" .* res=failed'" "$rec"
 reason=$(pcl_audit_new 'select(.event=="decision") | .reason' -r)
 expect_eq "reason, hex-decoded" "$reason" "$(hexval reason "$(raw "$sid")")"
 expect_match "ausearch --success no finds it" "session_id=\"$sid\"" \

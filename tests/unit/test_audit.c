@@ -25,7 +25,7 @@
 #include "portcullis/log.h"
 #include "testutil.h"
 
-/* ---------------------------------------------------------------- fake kernel */
+/* ------------------------------------------------------------ fake kernel */
 
 #define MAX_RECORDS 16
 
@@ -149,7 +149,7 @@ record_value(const char *message, const char *name, char *out,
     return -1;
 }
 
-/* ---------------------------------------------------------------- log capture */
+/* ------------------------------------------------------------ log capture */
 
 static FILE *log_fp;
 
@@ -204,7 +204,8 @@ static const struct value_case values[] = {
     { "bad\xff\xfe", "bad\xef\xbf\xbd\xef\xbf\xbd" },
     { "cut\xe2\x82", "cut\xef\xbf\xbd\xef\xbf\xbd" },
     { "overlong\xc0\xaf", "overlong\xef\xbf\xbd\xef\xbf\xbd" },
-    { "surrogate\xed\xa0\x80", "surrogate\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
+    { "surrogate\xed\xa0\x80",
+      "surrogate\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },
     { "emoji\xf0\x9f\x94\x92", "emoji\xf0\x9f\x94\x92" },
 };
 
