@@ -505,6 +505,157 @@ test_write_failure(void **state)
     signal(SIGXFSZ, SIG_DFL);
 }
 
+/* Unescapes \\r \\n \\t \\\\ and \\xHH of a golden events line into out;
+ * returns the byte count. */
+static size_t
+unescape(const char *in, uint8_t *out)
+{
+    size_t n = 0;
+
+    while (*in != '\0') {
+        if (in[0] == '\\' && in[1] == 'x' && in[2] != '\0' && in[3] != '\0') {
+            char hexs[3] = { in[2], in[3], '\0' };
+            out[n++] = (uint8_t)strtoul(hexs, NULL, 16);
+            in += 4;
+        } else if (in[0] == '\\' && in[1] != '\0') {
+            out[n++] = in[1] == 'r' ? '\r' : in[1] == 'n' ? '\n'
+                     : in[1] == 't' ? '\t' : (uint8_t)in[1];
+            in += 2;
+        } else {
+            out[n++] = (uint8_t)*in++;
+        }
+    }
+    return n;
+}
+
+/*
+ * Golden files (tests/data/cast/CASE/): "events" is a script of writer
+ * calls, "expected.cast" the exact file they must produce. Lines: "format
+ * 2|3", "streams", then "CODE STREAM T_US DATA" with CODE o (output), i
+ * (input), r (resize COLSxROWS), m (marker), x (exit status), s (exit by
+ * signal NAME). PCL_GOLDEN_UPDATE=1 writes missing expected files.
+ */
+static void
+golden_case(const char *dir, const char *name, const char *out_path)
+{
+    char path[512];
+    char line[1024];
+    FILE *fp;
+    struct pcl_cast_params p;
+    struct pcl_cast *c = NULL;
+    const struct pcl_cast_meta meta[] = { { "session_id", name } };
+    char why[256] = "";
+    char *got;
+    char *want;
+    size_t got_len = 0;
+    size_t want_len = 0;
+
+    memset(&p, 0, sizeof(p));
+    p.path = out_path;
+    p.format = PCL_CAST_V2;
+    p.width = 80;
+    p.height = 24;
+    p.timestamp = 1700000000;
+    p.meta = meta;
+    p.nmeta = 1;
+    p.flush_interval_ms = 1000;
+    snprintf(path, sizeof(path), "%s/%s/events", dir, name);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "format ", 7) == 0) {
+            p.format = line[7] == '3' ? PCL_CAST_V3 : PCL_CAST_V2;
+        } else if (strcmp(line, "streams") == 0) {
+            p.separate_streams = true;
+        } else {
+            char code;
+            int stream;
+            unsigned long long t;
+            int off = 0;
+            uint8_t data[1024];
+            size_t n;
+            int cols;
+            int rows;
+
+            if (c == NULL) {
+                assert_int_equal(pcl_cast_open(&p, &c, why, sizeof(why)),
+                                 PCL_OK);
+            }
+            assert_int_equal(sscanf(line, "%c %d %llu %n", &code, &stream, &t,
+                                    &off), 3);
+            n = unescape(line + off, data);
+            data[n] = '\0';
+            switch (code) {
+            case 'o':
+                assert_int_equal(pcl_cast_output(c, stream, data, n, t),
+                                 PCL_OK);
+                break;
+            case 'i':
+                assert_int_equal(pcl_cast_input(c, data, n, t), PCL_OK);
+                break;
+            case 'r':
+                assert_int_equal(sscanf((char *)data, "%dx%d", &cols, &rows),
+                                 2);
+                assert_int_equal(pcl_cast_resize(c, cols, rows, t), PCL_OK);
+                break;
+            case 'm':
+                assert_int_equal(pcl_cast_marker(c, (char *)data, t), PCL_OK);
+                break;
+            case 'x':
+                assert_int_equal(pcl_cast_exit(c, atoi((char *)data), NULL,
+                                               t), PCL_OK);
+                break;
+            case 's':
+                assert_int_equal(pcl_cast_exit(c, -1, (char *)data, t),
+                                 PCL_OK);
+                break;
+            default:
+                fail_msg("%s: unknown code %c", path, code);
+            }
+        }
+    }
+    fclose(fp);
+    assert_int_equal(pcl_cast_close(c), PCL_OK);
+
+    got = tu_slurp(out_path, &got_len);
+    assert_non_null(got);
+    snprintf(path, sizeof(path), "%s/%s/expected.cast", dir, name);
+    want = tu_slurp(path, &want_len);
+    if (want == NULL && getenv("PCL_GOLDEN_UPDATE") != NULL) {
+        fp = fopen(path, "w");
+        assert_non_null(fp);
+        fwrite(got, 1, got_len, fp);
+        fclose(fp);
+        free(got);
+        return;
+    }
+    if (want == NULL) {
+        fail_msg("%s missing (PCL_GOLDEN_UPDATE=1 writes it)", path);
+    }
+    if (got_len != want_len || memcmp(got, want, got_len) != 0) {
+        fail_msg("%s: writer output differs from %s:\n%s", name, path, got);
+    }
+    free(got);
+    free(want);
+}
+
+static void
+test_golden(void **state)
+{
+    static const char *const cases[] = {
+        "basic-v2", "utf8-split-v2", "invalid-v2", "streams-v2", "v3-signal",
+        "input-v2",
+    };
+    struct fixture *f = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unlink(f->path);
+        golden_case(TEST_SRCDIR "/tests/data/cast", cases[i], f->path);
+    }
+}
+
 int
 main(void)
 {
@@ -522,6 +673,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_cut_short_is_unsealed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_golden, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

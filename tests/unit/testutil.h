@@ -64,6 +64,33 @@ tu_rmtree(const char *dir)
     (void)rmdir(dir);
 }
 
+/* Reads a whole file; returns a malloc'ed buffer (NUL-terminated) and its
+ * length in *len, or NULL. */
+static inline char *
+tu_slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (fp == NULL) {
+        return NULL;
+    }
+    if (fseek(fp, 0, SEEK_END) == 0 && (n = ftell(fp)) >= 0 &&
+        fseek(fp, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf != NULL && fread(buf, 1, (size_t)n, fp) == (size_t)n) {
+            buf[n] = '\0';
+            *len = (size_t)n;
+        } else {
+            free(buf);
+            buf = NULL;
+        }
+    }
+    fclose(fp);
+    return buf;
+}
+
 /*
  * True when the mdoc page at path documents key: a line ".It Cm ..." that
  * names it as a whole word (lists such as ".It Cm kex , ciphers" count).
