@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mask_pattern.h"
 #include "portcullis/err.h"
 #include "portcullis/log.h"
 
@@ -45,8 +46,9 @@
  * partial match is returned as soon as the pattern reaches the end of the
  * data, so a complete match is never one that more data could change:
  * the output does not depend on how the stream was cut. Only attempts
- * that start near the end (within the rule's reach, below) need partial
- * matching, which is slow; the rest of the window is searched normally.
+ * that start near the end (within the rule's reach, see mask_pattern.c)
+ * need partial matching, which is slow; the rest of the window is
+ * searched normally.
  *
  * At the deadline (and at the end) the expired bytes are matched as if the
  * data ended there (complete matches only) and released.
@@ -63,7 +65,6 @@
 #define JIT_STACK_MIN (32 * 1024)
 #define JIT_STACK_MAX (1024 * 1024)
 #define SECRET_MIN 4
-#define PREFIX_MAX 16  /* literal prefix kept per rule */
 
 enum rule_kind {
     RULE_REGEX,
@@ -77,8 +78,10 @@ struct rule {
     size_t repl_len;
     pcre2_code *code;     /* RULE_REGEX */
     size_t reach;         /* bytes an attempt may look at, at most */
-    uint8_t prefix[PREFIX_MAX]; /* every match starts with these bytes */
+    /* Every match starts with prefix[0, prefix_len). */
+    uint8_t prefix[PCL_MASK_PREFIX_MAX];
     size_t prefix_len;
+    size_t rare;          /* index of the prefix's (secret's) rarest byte */
     bool jit;
     bool error_logged;
     size_t secret_off;    /* RULE_SECRET: bytes in the locked arena */
@@ -364,533 +367,6 @@ rule_init(struct rule *r, enum rule_kind kind, const char *name,
     return PCL_OK;
 }
 
-/* ------------------------------------------------------------ reach */
-
-/*
- * How far can one match attempt look from where it starts? If at most R
- * bytes, an attempt that starts more than R bytes before the end of the
- * data cannot touch the end, so its result is final without partial
- * matching. Hard partial matching turns off PCRE2's best start-of-match
- * optimisations (required byte, minimum length) and costs up to ten times
- * as much, so only the last R bytes of the window are scanned that way.
- *
- * This walks the pattern text for the common syntax: literals, escapes,
- * classes, groups, lookarounds, alternation and bounded quantifiers. It
- * is conservative: anything it does not know (backreferences, recursion,
- * verbs, \Q, extended mode) makes the answer HOLD_MAX, which is always
- * correct since no match may be longer than that.
- */
-
-#define REACH_CAP ((size_t)HOLD_MAX + 1)
-#define REACH_DEPTH 32
-
-struct span {
-    size_t len;   /* bytes consumed, at most */
-    size_t reach; /* bytes looked at from the start, at most */
-};
-
-struct rx {
-    const char *p;
-    size_t i;
-    bool bad;
-};
-
-static size_t
-sat_add(size_t a, size_t b)
-{
-    return a >= REACH_CAP || b >= REACH_CAP || a + b >= REACH_CAP
-               ? REACH_CAP
-               : a + b;
-}
-
-static size_t
-sat_mul(size_t a, size_t k)
-{
-    if (a == 0 || k == 0) {
-        return 0;
-    }
-    return a >= REACH_CAP || k >= REACH_CAP || a > REACH_CAP / k
-               ? REACH_CAP
-               : a * k;
-}
-
-static bool
-is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool
-is_hex(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static struct span rx_alt(struct rx *x, int depth);
-
-/* Reads n in "{n", "{n,", "{n,m}"; returns false when this is no
- * quantifier (PCRE2 then takes "{" literally). */
-static bool
-rx_braces(struct rx *x, size_t *max)
-{
-    const char *p = x->p + x->i;
-    size_t j = 1;
-    size_t n = 0;
-    size_t m;
-
-    if (!is_digit(p[j])) {
-        return false;
-    }
-    while (is_digit(p[j])) {
-        n = sat_add(sat_mul(n, 10), (size_t)(p[j] - '0'));
-        j++;
-    }
-    m = n;
-    if (p[j] == ',') {
-        j++;
-        m = REACH_CAP;
-        if (is_digit(p[j])) {
-            m = 0;
-            while (is_digit(p[j])) {
-                m = sat_add(sat_mul(m, 10), (size_t)(p[j] - '0'));
-                j++;
-            }
-        }
-    }
-    if (p[j] != '}') {
-        return false;
-    }
-    x->i += j + 1;
-    *max = m;
-    return true;
-}
-
-/* One escape after the backslash at x->i. */
-static struct span
-rx_escape(struct rx *x)
-{
-    struct span one = { 1, 1 };
-    struct span none = { 0, 0 };
-    char c = x->p[x->i + 1];
-    int k;
-
-    if (c == '\0') {
-        x->bad = true;
-        x->i++;
-        return one;
-    }
-    x->i += 2;
-    switch (c) {
-    case 'b':
-    case 'B':
-    case 'z':
-        none.reach = 1;
-        return none;
-    case 'Z':
-        none.reach = 2;
-        return none;
-    case 'A':
-    case 'G':
-    case 'K':
-    case 'E':
-        return none;
-    case 'R':
-        one.len = 2;
-        one.reach = 2;
-        return one;
-    case 'x':
-    case 'o':
-    case 'p':
-    case 'P':
-        if (x->p[x->i] == '{') {
-            while (x->p[x->i] != '\0' && x->p[x->i] != '}') {
-                x->i++;
-            }
-            if (x->p[x->i] == '\0') {
-                x->bad = true;
-            } else {
-                x->i++;
-            }
-        } else if (c == 'x') {
-            for (k = 0; k < 2 && is_hex(x->p[x->i]); k++) {
-                x->i++;
-            }
-        } else if (c == 'o' || x->p[x->i] == '\0') {
-            x->bad = true;
-        } else {
-            x->i++;
-        }
-        return one;
-    case 'c':
-        if (x->p[x->i] == '\0') {
-            x->bad = true;
-        } else {
-            x->i++;
-        }
-        return one;
-    case 'N':
-        if (x->p[x->i] == '{') {
-            x->bad = true;
-        }
-        return one;
-    case '0':
-        for (k = 0; k < 2 && x->p[x->i] >= '0' && x->p[x->i] <= '7'; k++) {
-            x->i++;
-        }
-        return one;
-    case 'd':
-    case 'D':
-    case 'w':
-    case 'W':
-    case 's':
-    case 'S':
-    case 'h':
-    case 'H':
-    case 'v':
-    case 'V':
-    case 'a':
-    case 'e':
-    case 'f':
-    case 'n':
-    case 'r':
-    case 't':
-    case 'C':
-        return one;
-    default:
-        /* Backreferences, \g, \k, \Q, \X and the like. */
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-            is_digit(c) || c == '\0') {
-            x->bad = true;
-        }
-        return one;
-    }
-}
-
-/* A class from "[" to its "]". */
-static void
-rx_class(struct rx *x)
-{
-    const char *p = x->p;
-    size_t i = x->i + 1;
-
-    if (p[i] == '^') {
-        i++;
-    }
-    if (p[i] == ']') {
-        i++;
-    }
-    while (p[i] != '\0' && p[i] != ']') {
-        if (p[i] == '\\') {
-            if (p[i + 1] == '\0' || p[i + 1] == 'Q') {
-                x->bad = true;
-                return;
-            }
-            i += 2;
-        } else if (p[i] == '[' && p[i + 1] == ':') {
-            const char *e = strstr(p + i + 2, ":]");
-            if (e == NULL) {
-                x->bad = true;
-                return;
-            }
-            i = (size_t)(e - p) + 2;
-        } else {
-            i++;
-        }
-    }
-    if (p[i] != ']') {
-        x->bad = true;
-        return;
-    }
-    x->i = i + 1;
-}
-
-/* Option letters in "(?i)" or "(?i:". Extended mode (x) changes what
- * blanks and "#" mean, which this walk does not follow: not accepted. */
-static bool
-rx_flags(struct rx *x, size_t j)
-{
-    while (x->p[j] != '\0' && x->p[j] != ')' && x->p[j] != ':') {
-        if (strchr("imnsJU-^", x->p[j]) == NULL) {
-            return false;
-        }
-        j++;
-    }
-    if (x->p[j] == '\0') {
-        return false;
-    }
-    x->i = j;
-    return true;
-}
-
-/* A group from "(" through its ")". */
-static struct span
-rx_group(struct rx *x, int depth)
-{
-    const char *p = x->p;
-    struct span s = { 0, 0 };
-    bool look = false;
-
-    x->i++;
-    if (p[x->i] == '*') {
-        x->bad = true;
-        return s;
-    }
-    if (p[x->i] == '?') {
-        const char *g = p + x->i + 1;
-        if (g[0] == '#') {
-            while (p[x->i] != '\0' && p[x->i] != ')') {
-                x->i++;
-            }
-            if (p[x->i] == '\0') {
-                x->bad = true;
-            } else {
-                x->i++;
-            }
-            return s;
-        } else if (g[0] == ':' || g[0] == '>' || g[0] == '|') {
-            x->i += 2;
-        } else if (g[0] == '=' || g[0] == '!') {
-            x->i += 2;
-            look = true;
-        } else if (g[0] == '<' && (g[1] == '=' || g[1] == '!')) {
-            x->i += 3;
-            look = true;
-        } else if ((g[0] == '<' || g[0] == '\'') ||
-                   (g[0] == 'P' && g[1] == '<')) {
-            char close = g[0] == '\'' ? '\'' : '>';
-            while (p[x->i] != '\0' && p[x->i] != close) {
-                x->i++;
-            }
-            if (p[x->i] == '\0') {
-                x->bad = true;
-                return s;
-            }
-            x->i++;
-        } else if (rx_flags(x, x->i + 1)) {
-            if (p[x->i] == ')') {
-                x->i++;
-                return s;
-            }
-            x->i++;
-        } else {
-            x->bad = true;
-            return s;
-        }
-    }
-    s = rx_alt(x, depth + 1);
-    if (p[x->i] != ')') {
-        x->bad = true;
-        return s;
-    }
-    x->i++;
-    if (look) {
-        /* Lookarounds consume nothing but look (behind: conservatively,
-         * as far as their content). */
-        s.len = 0;
-    }
-    return s;
-}
-
-/* A sequence up to "|", ")" or the end. */
-static struct span
-rx_seq(struct rx *x, int depth)
-{
-    struct span seq = { 0, 0 };
-
-    while (!x->bad && x->p[x->i] != '\0' && x->p[x->i] != '|' &&
-           x->p[x->i] != ')') {
-        struct span a = { 1, 1 };
-        char c = x->p[x->i];
-        bool quant;
-        size_t max;
-
-        if (c == '(') {
-            a = rx_group(x, depth);
-        } else if (c == '[') {
-            rx_class(x);
-        } else if (c == '\\') {
-            a = rx_escape(x);
-        } else if (c == '^') {
-            a.len = 0;
-            a.reach = 0;
-            x->i++;
-        } else if (c == '$') {
-            a.len = 0;
-            a.reach = 2;
-            x->i++;
-        } else {
-            x->i++;
-        }
-        /* Quantifier, then its lazy or possessive mark. */
-        c = x->p[x->i];
-        max = 1;
-        quant = true;
-        if (c == '?') {
-            x->i++;
-        } else if (c == '*' || c == '+') {
-            max = REACH_CAP;
-            x->i++;
-        } else if (c != '{' || !rx_braces(x, &max)) {
-            quant = false;
-        }
-        if (quant && (x->p[x->i] == '?' || x->p[x->i] == '+')) {
-            x->i++;
-        }
-        if (max != 1) {
-            a.reach = max == 0 ? 0 : sat_add(sat_mul(a.len, max - 1),
-                                             a.reach);
-            a.len = sat_mul(a.len, max);
-        }
-        if (sat_add(seq.len, a.reach) > seq.reach) {
-            seq.reach = sat_add(seq.len, a.reach);
-        }
-        seq.len = sat_add(seq.len, a.len);
-    }
-    return seq;
-}
-
-static struct span
-rx_alt(struct rx *x, int depth)
-{
-    struct span best = { 0, 0 };
-
-    if (depth > REACH_DEPTH) {
-        x->bad = true;
-        return best;
-    }
-    for (;;) {
-        struct span s = rx_seq(x, depth);
-        if (s.len > best.len) {
-            best.len = s.len;
-        }
-        if (s.reach > best.reach) {
-            best.reach = s.reach;
-        }
-        if (x->bad || x->p[x->i] != '|') {
-            break;
-        }
-        x->i++;
-    }
-    return best;
-}
-
-/* True when pattern has a "|" outside any group or class. */
-static bool
-top_level_alternation(const char *p)
-{
-    int depth = 0;
-    size_t i;
-
-    for (i = 0; p[i] != '\0'; i++) {
-        if (p[i] == '\\') {
-            if (p[i + 1] == '\0') {
-                return true;
-            }
-            i++;
-        } else if (p[i] == '[') {
-            struct rx x = { p, i, false };
-            rx_class(&x);
-            if (x.bad) {
-                return true;
-            }
-            i = x.i - 1;
-        } else if (p[i] == '(') {
-            depth++;
-        } else if (p[i] == ')') {
-            depth--;
-        } else if (p[i] == '|' && depth == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-/*
- * The literal bytes every match of pattern starts with (after leading
- * zero-width assertions such as \b or lookbehinds), up to PREFIX_MAX;
- * returns their count, 0 when there are none or the pattern is not in the
- * simple form this understands (option settings, alternation at the top).
- */
-static size_t
-pattern_prefix(const char *pattern, uint8_t *prefix)
-{
-    struct rx x = { pattern, 0, false };
-    size_t n = 0;
-
-    if (top_level_alternation(pattern)) {
-        return 0;
-    }
-    /* Zero-width assertions first. */
-    for (;;) {
-        const char *q = pattern + x.i;
-        if (q[0] == '^' || (q[0] == '\\' && (q[1] == 'b' || q[1] == 'A'))) {
-            x.i += q[0] == '^' ? 1 : 2;
-        } else if (q[0] == '(' && q[1] == '?' &&
-                   (q[2] == ':' || q[2] == '<') && q[3] != '\0') {
-            size_t at = x.i;
-            struct span s = rx_group(&x, 0);
-            if (x.bad || s.len != 0 || s.reach == 0) {
-                /* Consumes bytes, or option-like: not an assertion. */
-                x.i = at;
-                break;
-            }
-        } else {
-            break;
-        }
-    }
-    if (x.bad) {
-        return 0;
-    }
-    while (n < PREFIX_MAX) {
-        const char *q = pattern + x.i;
-        uint8_t c;
-        size_t adv;
-
-        if (q[0] == '\0' || strchr("^$.[|()?*+{", q[0]) != NULL) {
-            break;
-        }
-        if (q[0] == '\\') {
-            if (q[1] == 'x' && is_hex(q[2]) && is_hex(q[3])) {
-                c = (uint8_t)strtoul((const char[]){ q[2], q[3], '\0' },
-                                     NULL, 16);
-                adv = 4;
-            } else if (q[1] != '\0' && strchr("\\.-/:=@#%&!~'\"<>,;_ []{}()"
-                                              "*+?|^$", q[1]) != NULL) {
-                c = (uint8_t)q[1];
-                adv = 2;
-            } else {
-                break;
-            }
-        } else {
-            c = (uint8_t)q[0];
-            adv = 1;
-        }
-        /* A quantified byte is not fixed (nor is "{" that starts a
-         * quantifier). */
-        if (q[adv] == '?' || q[adv] == '*' || q[adv] == '+' ||
-            q[adv] == '{') {
-            break;
-        }
-        prefix[n++] = c;
-        x.i += adv;
-    }
-    return n;
-}
-
-/* Bytes one attempt of pattern may look at, plus one; HOLD_MAX when the
- * pattern is unbounded or uses syntax this walk does not know. */
-static size_t
-pattern_reach(const char *pattern)
-{
-    struct rx x = { pattern, 0, false };
-    struct span s = rx_alt(&x, 0);
-
-    if (x.bad || x.p[x.i] != '\0' || s.reach >= HOLD_MAX) {
-        return HOLD_MAX;
-    }
-    return s.reach + 1;
-}
-
 int
 pcl_mask_add_rule(struct pcl_mask *m, const char *name, const char *pattern,
                   const char *replacement, char *why, size_t whylen)
@@ -959,8 +435,9 @@ pcl_mask_add_rule(struct pcl_mask *m, const char *name, const char *pattern,
     if (!r->jit) {
         debug_f("rule %s: no JIT, using the interpreter", name);
     }
-    r->reach = pattern_reach(pattern);
-    r->prefix_len = pattern_prefix(pattern, r->prefix);
+    r->reach = pcl_mask_pattern_reach(pattern);
+    r->prefix_len = pcl_mask_pattern_prefix(pattern, r->prefix);
+    r->rare = pcl_mask_rarest(r->prefix, r->prefix_len);
     r->code = code; /* transfer ownership */
     code = NULL;
     m->nrules++;
@@ -1057,6 +534,7 @@ pcl_mask_add_secret(struct pcl_mask *m, const char *name,
         goto out;
     }
     memcpy(m->arena + m->arena_len, secret, len);
+    r->rare = pcl_mask_rarest(secret, len);
     r->secret_off = m->arena_len;
     r->secret_len = len;
     m->arena_len += len;
@@ -1143,14 +621,30 @@ regex_search(struct pcl_mask *m, struct rule *r, struct hit *h, size_t pos,
         pos = tail;
     }
     /* Every attempt that can still hit the end starts with the prefix,
-     * whole or cut by the end: skip to its first copy. */
-    if (r->prefix_len > 0 && m->win_len - pos >= r->prefix_len) {
-        const uint8_t *o = memmem(m->win + pos, m->win_len - pos, r->prefix,
-                                  r->prefix_len);
+     * whole or cut by the end: skip to its first copy, or to the first
+     * tail that begins it, or (none) there is no hit. */
+    if (r->prefix_len > 0) {
+        size_t end = m->win_len;
+        const uint8_t *o = NULL;
+
+        if (end - pos >= r->prefix_len) {
+            o = pcl_mask_find_literal(m->win + pos, end - pos, r->prefix,
+                             r->prefix_len, r->rare);
+        }
         if (o != NULL) {
             pos = (size_t)(o - m->win);
         } else {
-            pos = m->win_len - r->prefix_len + 1;
+            if (end - pos >= r->prefix_len) {
+                pos = end - r->prefix_len + 1;
+            }
+            while (pos < end &&
+                   memcmp(m->win + pos, r->prefix, end - pos) != 0) {
+                pos++;
+            }
+            if (pos == end) {
+                h->kind = HIT_NONE;
+                return;
+            }
         }
     }
     regex_find(m, r, h, pos, PCRE2_PARTIAL_HARD);
@@ -1170,7 +664,7 @@ secret_search(struct pcl_mask *m, struct rule *r, struct hit *h, size_t pos,
     if (pos >= end) {
         return;
     }
-    p = memmem(m->win + pos, end - pos, s, n);
+    p = pcl_mask_find_literal(m->win + pos, end - pos, s, n, r->rare);
     if (p != NULL) {
         h->kind = HIT_FULL;
         h->from = (size_t)(p - m->win);
@@ -1269,14 +763,27 @@ pass(struct pcl_mask *m, size_t *pos, size_t limit, bool partial,
         }
         if (partial && hold != SIZE_MAX &&
             (best == NULL || hold <= best->start)) {
-            /* Partial matches start in the last reach (<= HOLD_MAX)
-             * bytes: what is held stays bounded. */
-            assert(end - hold <= HOLD_MAX);
+            /* A complete match whose attempt began before the hold
+             * point (\K) must be found again by the next pass: hold from
+             * where it began (unless that is further back than any match
+             * may be long). */
+            for (i = 0; i < m->nrules; i++) {
+                const struct hit *h = &m->hits[i];
+                if (h->kind == HIT_FULL && h->from < hold &&
+                    end - h->from <= 2 * (size_t)HOLD_MAX) {
+                    hold = h->from;
+                }
+            }
+            /* Partial matches start in the last reach (<= HOLD_MAX) bytes:
+             * what is held stays bounded, and the window never fills. */
+            assert(end - hold <= 2 * (size_t)HOLD_MAX);
             rc = emit_plain(m, *pos, hold, sink, ctx);
             *pos = hold;
             goto out;
         }
-        if (best == NULL || best->start >= limit) {
+        /* Forced: a match whose attempt began before limit is known
+         * complete; one that begins later waits for the next pass. */
+        if (best == NULL || best->from >= limit) {
             rc = emit_plain(m, *pos, limit, sink, ctx);
             *pos = limit;
             goto out;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the mask filter: golden cases fed whole, cut at every
- * offset, byte by byte and at random; exact secrets; holdback by time;
- * refused rules; random data passing through; passprompt. */
+ * offset, byte by byte and at random; cut invariance of tricky patterns
+ * and of random rule sets; exact secrets; refused rules; holdback by time;
+ * bounds; random data passing through; passprompt. */
 #include "config.h"
 
 #include <dirent.h>
@@ -18,7 +19,6 @@
 
 #include "portcullis/err.h"
 #include "portcullis/mask.h"
-#include "testutil.h"
 
 #define DATA_DIR TEST_SRCDIR "/tests/data/mask"
 #define HOLDBACK_MS 1000
@@ -115,7 +115,9 @@ read_file(const char *path, size_t *len)
 
 /*
  * Adds the rules of a golden case: "builtin", or name TAB pattern TAB
- * replacement (the replacement may be empty), one per line.
+ * replacement (the replacement may be empty), one per line. Tests (not
+ * golden files) also write "=name TAB secret TAB replacement" for an exact
+ * secret.
  */
 static struct pcl_mask *
 engine_from_rules(const char *rules, unsigned holdback_ms)
@@ -143,8 +145,13 @@ engine_from_rules(const char *rules, unsigned holdback_ms)
         repl = strchr(pattern, '\t');
         assert_non_null(repl);
         *repl++ = '\0';
-        if (pcl_mask_add_rule(m, line, pattern, repl, why, sizeof(why)) !=
-            PCL_OK) {
+        if (line[0] == '=') {
+            assert_int_equal(pcl_mask_add_secret(m, line + 1,
+                                                 (const uint8_t *)pattern,
+                                                 strlen(pattern), repl),
+                             PCL_OK);
+        } else if (pcl_mask_add_rule(m, line, pattern, repl, why,
+                                     sizeof(why)) != PCL_OK) {
             fail_msg("rule %s: %s", line, why);
         }
     }
@@ -153,15 +160,14 @@ engine_from_rules(const char *rules, unsigned holdback_ms)
 }
 
 /*
- * Feeds input in pieces of sizes[0], sizes[1], ... (cycling), with a
+ * Feeds input to m in pieces of sizes[0], sizes[1], ... (cycling), with a
  * flush that has nothing to release yet after each piece, then the final
- * flush. The engine is new for each run.
+ * flush; frees m.
  */
 static void
-run_sizes(const char *rules, const uint8_t *input, size_t len,
-          const size_t *sizes, size_t nsizes, struct capture *out)
+feed_sizes(struct pcl_mask *m, const uint8_t *input, size_t len,
+           const size_t *sizes, size_t nsizes, struct capture *out)
 {
-    struct pcl_mask *m = engine_from_rules(rules, HOLDBACK_MS);
     size_t pos = 0;
     size_t k = 0;
 
@@ -179,6 +185,41 @@ run_sizes(const char *rules, const uint8_t *input, size_t len,
     assert_int_equal(pcl_mask_flush(m, 0, true, capture_sink, out), 0);
     assert_int_equal(pcl_mask_due(m, 0), -1);
     pcl_mask_free(m);
+}
+
+/* The same through a new engine with rules (see engine_from_rules). */
+static void
+run_sizes(const char *rules, const uint8_t *input, size_t len,
+          const size_t *sizes, size_t nsizes, struct capture *out)
+{
+    feed_sizes(engine_from_rules(rules, HOLDBACK_MS), input, len, sizes,
+               nsizes, out);
+}
+
+/*
+ * Ways to cut an input of len bytes: plan 0 feeds it whole, plans 1 to
+ * len - 1 cut it in two at that offset, plan len feeds it byte by byte.
+ * Fills sizes, names the plan in what (for failures); returns how many
+ * sizes to cycle through.
+ */
+static size_t
+cut_plan(size_t len, size_t plan, size_t sizes[2], const char *name,
+         char *what, size_t whatlen)
+{
+    if (plan == 0) {
+        sizes[0] = len;
+        snprintf(what, whatlen, "%s (whole)", name);
+        return 1;
+    }
+    if (plan == len) {
+        sizes[0] = 1;
+        snprintf(what, whatlen, "%s (byte by byte)", name);
+        return 1;
+    }
+    sizes[0] = plan;
+    sizes[1] = len - plan;
+    snprintf(what, whatlen, "%s (cut at %zu)", name, plan);
+    return 2;
 }
 
 static void
@@ -201,6 +242,12 @@ check_output(const char *what, const struct capture *got,
 }
 
 /* ------------------------------------------------------------ golden */
+
+/*
+ * tests/data/mask/<case>/: rules (see engine_from_rules), input (bytes,
+ * NUL included), expected (the filtered output) and markers (the rule
+ * names the sink got, one per line, in order).
+ */
 
 static const char *const golden_cases[] = {
     "adjacent",
@@ -285,22 +332,15 @@ test_golden(void **state)
     (void)state;
     for (i = 0; i < NGOLDEN; i++) {
         struct golden g;
-        size_t whole;
-        size_t one = 1;
-        size_t off;
+        size_t plan;
 
         golden_load(golden_cases[i], &g);
-        whole = g.input_len;
-        snprintf(what, sizeof(what), "%s (whole)", golden_cases[i]);
-        golden_run(&g, what, &whole, 1);
-        for (off = 1; off < g.input_len; off++) {
-            size_t two[2] = { off, g.input_len - off };
-            snprintf(what, sizeof(what), "%s (cut at %zu)", golden_cases[i],
-                     off);
-            golden_run(&g, what, two, 2);
+        for (plan = 0; plan <= g.input_len; plan++) {
+            size_t sizes[2];
+            size_t n = cut_plan(g.input_len, plan, sizes, golden_cases[i],
+                                what, sizeof(what));
+            golden_run(&g, what, sizes, n);
         }
-        snprintf(what, sizeof(what), "%s (byte by byte)", golden_cases[i]);
-        golden_run(&g, what, &one, 1);
         golden_free(&g);
     }
 }
@@ -416,28 +456,22 @@ test_split_invariance(void **state)
         const uint8_t *in = (const uint8_t *)c->input;
         size_t len = strlen(c->input);
         struct capture whole;
-        size_t one = 1;
-        size_t off;
+        char name[32];
+        size_t plan;
 
         memset(&whole, 0, sizeof(whole));
         run_sizes(c->rules, in, len, &len, 1, &whole);
         if (whole.marks == NULL) {
             fail_msg("invariance case %zu: nothing matched", i);
         }
-        for (off = 0; off <= len; off++) {
+        snprintf(name, sizeof(name), "invariance case %zu", i);
+        for (plan = 1; plan <= len; plan++) {
             struct capture out;
-            size_t two[2] = { off, len - off };
+            size_t sizes[2];
+            size_t n = cut_plan(len, plan, sizes, name, what, sizeof(what));
 
             memset(&out, 0, sizeof(out));
-            if (off == 0) {
-                run_sizes(c->rules, in, len, &one, 1, &out);
-                snprintf(what, sizeof(what), "invariance case %zu (byte by "
-                         "byte)", i);
-            } else {
-                run_sizes(c->rules, in, len, two, 2, &out);
-                snprintf(what, sizeof(what), "invariance case %zu (cut at "
-                         "%zu)", i, off);
-            }
+            run_sizes(c->rules, in, len, sizes, n, &out);
             check_output(what, &out, whole.data, whole.len, whole.marks);
             capture_reset(&out);
         }
@@ -454,8 +488,13 @@ static const char *const pool[] = {
     "ab", "abc", "ba+c", "a.c", "b[ac]{2}x", "c\\b", "\\bab", "x\\Kab",
     "(?:ab|ca){2}", "a(?=bb)", "(?<=x)ab", "cc+", "a{2,4}", "b\\nc",
     "(?i)AB", "c$", "^ab", "ab??c", "x[^x]{0,12}x", "(?:a|b|c){5}",
-    "\\d+|x", "b(?!a)", "[abc]{3}\\b", "ax*b",
+    "\\d+|x", "b(?!a)", "[abc]{3}\\b", "ax*b", "a\\Kbc", "(?<=ab)c\\Kx",
+    "b\\K(?=c)c", "(?:x|xa)\\Kb", "1\\b", "\\bx\\b", "[ab]+\\z",
+    "x[^x]{0,40}1", "(?m)^a", "c(?:a|ab|abc)",
 };
+
+/* Exact secrets for the same test, over the same alphabet. */
+static const char *const pool_secrets[] = { "abca", "xax1", "bbbb", "c c1" };
 
 static void
 test_random_rules(void **state)
@@ -465,7 +504,7 @@ test_random_rules(void **state)
     int iter;
 
     (void)state;
-    for (iter = 0; iter < 300; iter++) {
+    for (iter = 0; iter < 3000; iter++) {
         char rules[512] = "";
         uint8_t input[400];
         size_t len = 1 + (size_t)(prng(&seed) % sizeof(input));
@@ -479,6 +518,12 @@ test_random_rules(void **state)
             snprintf(rules + used, sizeof(rules) - used, "r%zu\t%s\t<%zu>\n",
                      k, pool[prng(&seed) % (sizeof(pool) / sizeof(pool[0]))],
                      k);
+        }
+        if (prng(&seed) % 3 == 0) {
+            size_t used = strlen(rules);
+            snprintf(rules + used, sizeof(rules) - used, "=s\t%s\t<s>\n",
+                     pool_secrets[prng(&seed) % (sizeof(pool_secrets) /
+                                                 sizeof(pool_secrets[0]))]);
         }
         for (k = 0; k < len; k++) {
             input[k] = (uint8_t)alphabet[prng(&seed) % (sizeof(alphabet) - 1)];
@@ -550,41 +595,8 @@ static const struct secret_case secret_cases[] = {
 
 #define NSECRET (sizeof(secret_cases) / sizeof(secret_cases[0]))
 
-static void
-secret_run(const struct secret_case *c, const size_t *sizes, size_t nsizes,
-           const char *what)
-{
-    struct pcl_mask *m = NULL;
-    struct capture out;
-    char why[128];
-    size_t pos = 0;
-    size_t k = 0;
-
-    memset(&out, 0, sizeof(out));
-    assert_int_equal(pcl_mask_new(HOLDBACK_MS, &m), PCL_OK);
-    if (c->regex != NULL) {
-        assert_int_equal(pcl_mask_add_rule(m, "regex", c->regex, "[R]", why,
-                                           sizeof(why)), PCL_OK);
-    }
-    assert_int_equal(pcl_mask_add_secret(m, "vault:db01",
-                                         (const uint8_t *)c->secret,
-                                         c->secret_len, "[V]"), PCL_OK);
-    while (pos < c->input_len) {
-        size_t n = sizes[k++ % nsizes];
-        if (n > c->input_len - pos) {
-            n = c->input_len - pos;
-        }
-        assert_int_equal(pcl_mask_feed(m, (const uint8_t *)c->input + pos, n,
-                                       0, capture_sink, &out), 0);
-        pos += n;
-    }
-    assert_int_equal(pcl_mask_flush(m, 0, true, capture_sink, &out), 0);
-    check_output(what, &out, (const uint8_t *)c->expected, c->expected_len,
-                 c->markers);
-    pcl_mask_free(m);
-    capture_reset(&out);
-}
-
+/* Secrets hold binary bytes, so the engine is built here rather than
+ * from a rules text. */
 static void
 test_secrets(void **state)
 {
@@ -594,20 +606,32 @@ test_secrets(void **state)
     (void)state;
     for (i = 0; i < NSECRET; i++) {
         const struct secret_case *c = &secret_cases[i];
-        size_t whole = c->input_len;
-        size_t one = 1;
-        size_t off;
+        char name[32];
+        char rules[64] = "";
+        size_t plan;
 
-        snprintf(what, sizeof(what), "secret case %zu (whole)", i);
-        secret_run(c, &whole, 1, what);
-        for (off = 1; off < c->input_len; off++) {
-            size_t two[2] = { off, c->input_len - off };
-            snprintf(what, sizeof(what), "secret case %zu (cut at %zu)", i,
-                     off);
-            secret_run(c, two, 2, what);
+        if (c->regex != NULL) {
+            snprintf(rules, sizeof(rules), "regex\t%s\t[R]\n", c->regex);
         }
-        snprintf(what, sizeof(what), "secret case %zu (byte by byte)", i);
-        secret_run(c, &one, 1, what);
+        snprintf(name, sizeof(name), "secret case %zu", i);
+        for (plan = 0; plan <= c->input_len; plan++) {
+            struct pcl_mask *m = engine_from_rules(rules, HOLDBACK_MS);
+            struct capture out;
+            size_t sizes[2];
+            size_t n = cut_plan(c->input_len, plan, sizes, name, what,
+                                sizeof(what));
+
+            assert_int_equal(pcl_mask_add_secret(m, "vault:db01",
+                                                 (const uint8_t *)c->secret,
+                                                 c->secret_len, "[V]"),
+                             PCL_OK);
+            memset(&out, 0, sizeof(out));
+            feed_sizes(m, (const uint8_t *)c->input, c->input_len, sizes, n,
+                       &out);
+            check_output(what, &out, (const uint8_t *)c->expected,
+                         c->expected_len, c->markers);
+            capture_reset(&out);
+        }
     }
 }
 
@@ -745,6 +769,13 @@ static const struct time_case time_cases[] = {
         { STEP_FEED, 50, "cd", "x ", 50 },
         { STEP_FLUSH, 100, NULL, "x [T]", -1 },
         { STEP_END, 0, NULL, NULL, 0 } } },
+    /* The label of a \K rule expired, its value did not: the match is
+     * known complete, so it is masked. */
+    { "k\tkey=\\K\\w+\t[K]\n", 100, {
+        { STEP_FEED, 0, "key=", "", 100 },
+        { STEP_FEED, 50, "abc", "", 50 },
+        { STEP_FLUSH, 100, NULL, "key=[K]", -1 },
+        { STEP_END, 0, NULL, NULL, 0 } } },
     /* Only expired bytes go: a later partial match keeps its own time. */
     { "s\tsecret\t[S]\n", 100, {
         { STEP_FEED, 0, "sec", "", 100 },
@@ -823,33 +854,56 @@ test_holdback_time(void **state)
 
 /* ------------------------------------------------------------ bounds */
 
-/* A match that never ends holds at most PCL_MASK_MATCH_MAX bytes. */
+/*
+ * Held bytes stay bounded whatever the rules: a match that never ends, and
+ * a \K match whose attempt began long ago behind a partial match.
+ */
+struct bound_case {
+    const char *rules;
+    const char *first; /* fed once */
+    const char *tail;  /* ends each 1000-byte chunk of 'c' */
+    size_t bound;
+};
+
+static const struct bound_case bound_cases[] = {
+    { "open\t<[^>]*>\t[O]\n", "<", "c", PCL_MASK_MATCH_MAX },
+    { "k\ta[^z]*\\Kb\t[A]\nx\tx.{0,50}y\t[X]\n", "a", "xccb",
+      2 * PCL_MASK_MATCH_MAX },
+};
+
 static void
 test_hold_bounded(void **state)
 {
-    struct pcl_mask *m = engine_from_rules("open\t<[^>]*>\t[O]\n", 1000);
-    struct capture out;
-    uint8_t chunk[1000];
-    size_t fed = 0;
-    int i;
+    size_t i;
+    int k;
 
     (void)state;
-    memset(&out, 0, sizeof(out));
-    memset(chunk, 'a', sizeof(chunk));
-    assert_int_equal(pcl_mask_feed(m, (const uint8_t *)"<", 1, 0,
-                                   capture_sink, &out), 0);
-    fed++;
-    for (i = 0; i < 40; i++) {
-        assert_int_equal(pcl_mask_feed(m, chunk, sizeof(chunk), 0,
+    for (i = 0; i < sizeof(bound_cases) / sizeof(bound_cases[0]); i++) {
+        const struct bound_case *c = &bound_cases[i];
+        struct pcl_mask *m = engine_from_rules(c->rules, 1000);
+        struct capture out;
+        uint8_t chunk[1000];
+        size_t tl = strlen(c->tail);
+        size_t fed = strlen(c->first);
+
+        memset(&out, 0, sizeof(out));
+        memset(chunk, 'c', sizeof(chunk));
+        memcpy(chunk + sizeof(chunk) - tl, c->tail, tl);
+        assert_int_equal(pcl_mask_feed(m, (const uint8_t *)c->first, fed, 0,
                                        capture_sink, &out), 0);
-        fed += sizeof(chunk);
-        assert_true(fed - out.len <= PCL_MASK_MATCH_MAX);
+        for (k = 0; k < 40; k++) {
+            assert_int_equal(pcl_mask_feed(m, chunk, sizeof(chunk), 0,
+                                           capture_sink, &out), 0);
+            fed += sizeof(chunk);
+            if (fed - out.len > c->bound) {
+                fail_msg("bound case %zu: %zu bytes held", i, fed - out.len);
+            }
+        }
+        assert_int_equal(pcl_mask_flush(m, 0, true, capture_sink, &out), 0);
+        assert_true(out.len >= fed - 40 * tl);
+        pcl_mask_free(m);
+        capture_reset(&out);
     }
-    assert_int_equal(pcl_mask_flush(m, 0, true, capture_sink, &out), 0);
-    assert_int_equal(out.len, fed);
-    assert_int_equal(pcl_mask_count(m), 0);
-    pcl_mask_free(m);
-    capture_reset(&out);
 }
 
 /* A sink error stops the feed and sticks. */
