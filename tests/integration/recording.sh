@@ -138,7 +138,9 @@ expect -f - -- "${PCL_ARGV[@]}" > "$T/x" 2>&1 <<'EXP'
 set timeout 20
 spawn -noecho {*}[lrange $argv 0 end] -tt db01
 expect -re {\$ $}
-send "read -r -s -p 'Password: ' pw; echo; echo \"len=\${#pw}\"\r"
+# The prompt is assembled by the shell, so that the echo of this command
+# line does not already contain "Password: " (expect would answer early).
+send "read -r -s -p \"\$(printf 'Pass%s' 'word: ')\" pw; echo; echo \"len=\${#pw}\"\r"
 expect "Password: "
 send "hunter2secret\r"
 expect "len=13"
