@@ -940,6 +940,21 @@ pcl_cast_abort(struct pcl_cast *c)
     cast_free(c);
 }
 
+int
+pcl_cast_key_id(const uint8_t *key, size_t len, char *out, size_t outlen)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    char h[65];
+
+    if (outlen < 24 || EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1) {
+        return PCL_ERR_CRYPTO;
+    }
+    hex(md, 8, h);
+    snprintf(out, outlen, "sha256:%s", h);
+    return PCL_OK;
+}
+
 /* ------------------------------------------------------------ verify */
 
 static void

@@ -20,8 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "portcullis/conf.h"
 #include "portcullis/err.h"
 #include "portcullis/file.h"
@@ -45,23 +43,6 @@ usage(void)
                     "                      [-k seal_key] [-o file] "
                     "[-- command [arg ...]]\n");
     exit(EXIT_USAGE);
-}
-
-static void
-key_id_of(const uint8_t *key, size_t len, char *out, size_t outlen)
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    size_t pos = (size_t)snprintf(out, outlen, "sha256:");
-    int i;
-
-    if (EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1) {
-        snprintf(out, outlen, "unknown");
-        return;
-    }
-    for (i = 0; i < 8 && pos + 3 <= outlen; i++) {
-        pos += (size_t)snprintf(out + pos, outlen - pos, "%02x", md[i]);
-    }
 }
 
 int
@@ -175,7 +156,7 @@ main(int argc, char **argv)
         return EXIT_CONFIG;
     }
     if (key != NULL) {
-        key_id_of(key, keylen, key_id, sizeof(key_id));
+        (void)pcl_cast_key_id(key, keylen, key_id, sizeof(key_id));
     }
 
     have_ws = isatty(STDIN_FILENO) &&

@@ -37,7 +37,6 @@
 #include "portcullis/sessindex.h"
 #include "portcullis/sshconn.h"
 
-#include <openssl/evp.h>
 
 /* Exit codes of the proxy itself (portcullis(8), EXIT STATUS). The target's
  * own exit status is passed through unchanged. */
@@ -530,26 +529,6 @@ end_name(enum pcl_relay_end e)
     }
 }
 
-/* The seal key's id in seals: "sha256:" and 16 hex digits of its hash, so
- * a verifier can tell which key it needs without the key being named. */
-static void
-key_id_of(const uint8_t *key, size_t len, char *out, size_t outlen)
-{
-    unsigned char md[32];
-    unsigned int n = 0;
-    size_t i;
-    size_t pos;
-
-    pos = (size_t)snprintf(out, outlen, "sha256:");
-    if (EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1) {
-        snprintf(out, outlen, "unknown");
-        return;
-    }
-    for (i = 0; i < 8 && pos + 3 <= outlen; i++) {
-        pos += (size_t)snprintf(out + pos, outlen - pos, "%02x", md[i]);
-    }
-}
-
 /*
  * Adds the session's row to the index. The index is derived from the
  * recordings (which stay the evidence), so a failure is logged and
@@ -659,7 +638,7 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
         rc = PCL_ERR_CONFIG;
         goto out;
     }
-    key_id_of(key, keylen, key_id, sizeof(key_id));
+    (void)pcl_cast_key_id(key, keylen, key_id, sizeof(key_id));
     if (gethostname(host, sizeof(host)) != 0) {
         snprintf(host, sizeof(host), "unknown");
     }

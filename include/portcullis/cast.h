@@ -111,6 +111,15 @@ const char *pcl_cast_path(const struct pcl_cast *c);
 /* Hex SHA-256 chain head so far (65 bytes with NUL into out). */
 void pcl_cast_chain(const struct pcl_cast *c, char out[65]);
 
+/*
+ * Writes the id that names a seal key in seals: "sha256:" and the first 16
+ * hex digits of SHA-256(key), so a verifier can tell which key it needs
+ * without the key being named anywhere. out needs 24 bytes. Returns 0 or
+ * PCL_ERR_CRYPTO.
+ */
+int pcl_cast_key_id(const uint8_t *key, size_t len, char *out,
+                    size_t outlen);
+
 enum pcl_cast_seal_state {
     PCL_CAST_SEAL_VALID = 0,       /* chain, counts and MAC all check */
     PCL_CAST_SEAL_UNSEALED = 1,    /* no seal: cut short, or never sealed */

@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <openssl/evp.h>
-
 #include "portcullis/cast.h"
 #include "portcullis/err.h"
 
@@ -44,17 +42,10 @@ main(int argc, char **argv)
         return 4;
     }
     if (argc == 3) {
-        unsigned char md[32];
-        unsigned int n = 0;
-        int i;
         if (read_key(argv[2], key, sizeof(key), &keylen) != 0 ||
-            EVP_Digest(key, keylen, md, &n, EVP_sha256(), NULL) != 1) {
+            pcl_cast_key_id(key, keylen, key_id, sizeof(key_id)) != PCL_OK) {
             fprintf(stderr, "castverify: cannot read %s\n", argv[2]);
             return 4;
-        }
-        snprintf(key_id, sizeof(key_id), "sha256:");
-        for (i = 0; i < 8; i++) {
-            snprintf(key_id + 7 + 2 * i, 3, "%02x", md[i]);
         }
     }
     if (pcl_cast_verify(argv[1], argc == 3 ? key : NULL, keylen,
