@@ -1119,7 +1119,8 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
     }
     if (key == NULL || key_id == NULL || strcmp(key_id, v->key_id) != 0) {
         verdict(v, PCL_CAST_SEAL_KEY_UNKNOWN,
-                "chain and counts match; sealed with a key not given");
+                "NOT authenticated: the seal names a key that was not given "
+                "(anyone can recompute a chain; only the MAC proves it)");
         goto out;
     }
     {
