@@ -81,6 +81,7 @@ struct rule {
     /* Every match starts with prefix[0, prefix_len). */
     uint8_t prefix[PCL_MASK_PREFIX_MAX];
     size_t prefix_len;
+    bool prefix_caseless;
     size_t rare;          /* index of the prefix's (secret's) rarest byte */
     bool jit;
     bool error_logged;
@@ -436,7 +437,8 @@ pcl_mask_add_rule(struct pcl_mask *m, const char *name, const char *pattern,
         debug_f("rule %s: no JIT, using the interpreter", name);
     }
     r->reach = pcl_mask_pattern_reach(pattern);
-    r->prefix_len = pcl_mask_pattern_prefix(pattern, r->prefix);
+    r->prefix_len = pcl_mask_pattern_prefix(pattern, r->prefix,
+                                            &r->prefix_caseless);
     r->rare = pcl_mask_rarest(r->prefix, r->prefix_len);
     r->code = code; /* transfer ownership */
     code = NULL;
@@ -486,8 +488,9 @@ arena_reserve(struct pcl_mask *m, size_t need)
     na = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
               -1, 0);
     if (na == MAP_FAILED) {
-        error_f("mmap: %s", strerror(errno));
-        return errno == ENOMEM ? PCL_ERR_NOMEM : PCL_ERR_SYSTEM;
+        int err = errno;
+        error_f("mmap %zu bytes: %s", cap, strerror(err));
+        return err == ENOMEM ? PCL_ERR_NOMEM : PCL_ERR_SYSTEM;
     }
     /* Kept out of swap and core dumps. */
     if (mlock(na, cap) != 0) {
@@ -629,7 +632,8 @@ regex_search(struct pcl_mask *m, struct rule *r, struct hit *h, size_t pos,
 
         if (end - pos >= r->prefix_len) {
             o = pcl_mask_find_literal(m->win + pos, end - pos, r->prefix,
-                             r->prefix_len, r->rare);
+                                      r->prefix_len, r->rare,
+                                      r->prefix_caseless);
         }
         if (o != NULL) {
             pos = (size_t)(o - m->win);
@@ -638,7 +642,8 @@ regex_search(struct pcl_mask *m, struct rule *r, struct hit *h, size_t pos,
                 pos = end - r->prefix_len + 1;
             }
             while (pos < end &&
-                   memcmp(m->win + pos, r->prefix, end - pos) != 0) {
+                   !pcl_mask_literal_eq(m->win + pos, r->prefix, end - pos,
+                                        r->prefix_caseless)) {
                 pos++;
             }
             if (pos == end) {
@@ -664,7 +669,7 @@ secret_search(struct pcl_mask *m, struct rule *r, struct hit *h, size_t pos,
     if (pos >= end) {
         return;
     }
-    p = pcl_mask_find_literal(m->win + pos, end - pos, s, n, r->rare);
+    p = pcl_mask_find_literal(m->win + pos, end - pos, s, n, r->rare, false);
     if (p != NULL) {
         h->kind = HIT_FULL;
         h->from = (size_t)(p - m->win);

@@ -56,12 +56,61 @@ pcl_mask_rarest(const uint8_t *needle, size_t n)
     return best;
 }
 
-/* memmem(hay, n, needle, nlen), searching for needle[rare] first. */
+/* PCRE2's default tables fold ASCII letters only. */
+static uint8_t
+fold(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
+}
+
+bool
+pcl_mask_literal_eq(const uint8_t *a, const uint8_t *needle, size_t n,
+                    bool caseless)
+{
+    size_t i;
+
+    if (!caseless) {
+        return memcmp(a, needle, n) == 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (fold(a[i]) != needle[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The first of c (and its other case) in [p, last], or NULL. */
+static const uint8_t *
+find_byte(const uint8_t *p, const uint8_t *last, uint8_t c, bool caseless,
+          const uint8_t **other)
+{
+    const uint8_t *a = memchr(p, c, (size_t)(last - p) + 1);
+    uint8_t uc = c >= 'a' && c <= 'z' ? (uint8_t)(c - 'a' + 'A') : c;
+
+    if (!caseless || uc == c) {
+        return a;
+    }
+    /* The other case's next position (last + 1: none) is remembered
+     * between calls, so each memchr runs over the haystack once. */
+    if (*other == NULL || *other < p) {
+        *other = memchr(p, uc, (size_t)(last - p) + 1);
+        if (*other == NULL) {
+            *other = last + 1;
+        }
+    }
+    if (a == NULL) {
+        return *other <= last ? *other : NULL;
+    }
+    return *other < a ? *other : a;
+}
+
 const uint8_t *
 pcl_mask_find_literal(const uint8_t *hay, size_t n, const uint8_t *needle,
-                      size_t nlen, size_t rare)
+                      size_t nlen, size_t rare, bool caseless)
 {
     const uint8_t *p = hay + rare;
+    const uint8_t *other = NULL; /* not searched yet */
     const uint8_t *last;
 
     if (nlen == 0 || n < nlen) {
@@ -69,11 +118,11 @@ pcl_mask_find_literal(const uint8_t *hay, size_t n, const uint8_t *needle,
     }
     last = hay + (n - nlen) + rare; /* where needle[rare] may be, at most */
     while (p <= last) {
-        p = memchr(p, needle[rare], (size_t)(last - p) + 1);
+        p = find_byte(p, last, needle[rare], caseless, &other);
         if (p == NULL) {
             return NULL;
         }
-        if (memcmp(p - rare, needle, nlen) == 0) {
+        if (pcl_mask_literal_eq(p - rare, needle, nlen, caseless)) {
             return p - rare;
         }
         p++;
@@ -526,13 +575,19 @@ top_level_alternation(const char *p)
  * are not followed: no prefix then.
  */
 size_t
-pcl_mask_pattern_prefix(const char *pattern, uint8_t *prefix)
+pcl_mask_pattern_prefix(const char *pattern, uint8_t *prefix, bool *caseless)
 {
     struct rx x = { pattern, 0, false };
     size_t n = 0;
 
+    *caseless = false;
     if (top_level_alternation(pattern)) {
         return 0;
+    }
+    /* "(?i)" first: the whole pattern is caseless. */
+    if (strncmp(pattern, "(?i)", 4) == 0) {
+        *caseless = true;
+        x.i = 4;
     }
     /* Zero-width assertions first. */
     for (;;) {
@@ -582,10 +637,10 @@ pcl_mask_pattern_prefix(const char *pattern, uint8_t *prefix)
         /* A quantified byte is not fixed (nor is "{" that starts a
          * quantifier). */
         if (q[adv] == '?' || q[adv] == '*' || q[adv] == '+' ||
-            q[adv] == '{') {
+            q[adv] == '{' || (*caseless && c >= 0x80)) {
             break;
         }
-        prefix[n++] = c;
+        prefix[n++] = *caseless ? fold(c) : c;
         x.i += adv;
     }
     return n;

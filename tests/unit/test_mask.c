@@ -441,6 +441,11 @@ static const struct invariance_case invariance_cases[] = {
       "abcd abc ab bcd abcbcd" },
     { "kk\tkey=\\Kval\t[K]\nv\tval\t[V]\n", "key=val val keyval" },
     { "alt\tcat|category\t[C]\n", "category cat catego" },
+    { "cpw\t(?i)\\bpass\\w*=\\K\\S+\t[P]\n",
+      "PASSWD=x PaSs=yy pass pAsSword=zzz xpass=no PASS=" },
+    { "capi\t(?i)api[_-]?key: \\w+\t[A]\n",
+      "API_KEY: a1 Api-Key: b2 apikey: c" },
+    { "cnum\t(?i)x-1\\d\t[X]\n", "X-12 x-13 x-1" },
 };
 
 static void
