@@ -108,7 +108,11 @@ bssh "$USER_A" db01 -- cat < "$T/unread" 2> "$T/gone1.err" | head -c 100 > /dev/
 rc_b=${PIPESTATUS[0]}
 tssh "$USER_A" cat < "$T/unread" 2> "$T/gone1d.err" | head -c 100 > /dev/null
 rc_d=${PIPESTATUS[0]}
-expect_eq "exit status (timeout gives 124)" "$rc_d" "$rc_b"
+# ssh dies of SIGPIPE (141) when it writes after the reader left, or
+# reports 255 when the session closes first: a race that a direct ssh
+# has too, so either ends it; what must not happen is a hang (124).
+expect_match "direct ssh ends (timeout gives 124)" '^(141|255)$' "$rc_d"
+expect_match "ssh through the bastion ends (timeout gives 124)" '^(141|255)$' "$rc_b"
 rm -f "$T/unread"
 
 trace "stdin EOF reaches the target (cat ends, the command goes on)"
