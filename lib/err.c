@@ -3,6 +3,9 @@
 
 #include "portcullis/err.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 const char *
 pcl_err_str(int err)
 {
@@ -42,4 +45,17 @@ pcl_err_str(int err)
     default:
         return "unknown error";
     }
+}
+
+void
+pcl_err_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || whylen == 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
 }

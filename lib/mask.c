@@ -204,23 +204,6 @@ static const struct builtin builtins[] = {
       START "AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])" },
 };
 
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || whylen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
-
 /* Names end up in recordings and logs: a short, plain token. */
 static bool
 valid_name(const char *name)
@@ -382,14 +365,14 @@ pcl_mask_add_rule(struct pcl_mask *m, const char *name, const char *pattern,
     struct rule *r;
     int rc = PCL_ERR_CONFIG;
 
-    set_why(why, whylen, "no error");
+    pcl_err_why(why, whylen, "no error");
     if (!valid_name(name)) {
-        set_why(why, whylen, "invalid rule name (1-%d characters of "
+        pcl_err_why(why, whylen, "invalid rule name (1-%d characters of "
                 "A-Z a-z 0-9 - _ . : / @)", NAME_MAX_LEN);
         goto out;
     }
     if (pattern == NULL || replacement == NULL) {
-        set_why(why, whylen, "rule %s: no pattern or replacement", name);
+        pcl_err_why(why, whylen, "rule %s: no pattern or replacement", name);
         rc = PCL_ERR_INVAL;
         goto out;
     }
@@ -403,20 +386,20 @@ pcl_mask_add_rule(struct pcl_mask *m, const char *name, const char *pattern,
             goto out;
         }
         (void)pcre2_get_error_message(errcode, msg, sizeof(msg));
-        set_why(why, whylen, "rule %s: invalid pattern at offset %zu: %s",
+        pcl_err_why(why, whylen, "rule %s: invalid pattern at offset %zu: %s",
                 name, (size_t)erroff, (const char *)msg);
         goto out;
     }
     (void)pcre2_pattern_info(code, PCRE2_INFO_MATCHEMPTY, &match_empty);
     (void)pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &min_len);
     if (match_empty || min_len == 0) {
-        set_why(why, whylen, "rule %s: pattern can match the empty string",
+        pcl_err_why(why, whylen, "rule %s: pattern can match the empty string",
                 name);
         goto out;
     }
     (void)pcre2_pattern_info(code, PCRE2_INFO_MAXLOOKBEHIND, &lookbehind);
     if (lookbehind > CTX_KEEP) {
-        set_why(why, whylen, "rule %s: lookbehind longer than %d bytes",
+        pcl_err_why(why, whylen, "rule %s: lookbehind longer than %d bytes",
                 name, CTX_KEEP);
         goto out;
     }

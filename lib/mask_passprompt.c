@@ -14,23 +14,6 @@
 
 #include "portcullis/err.h"
 
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || whylen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
-
 #define PROMPT_TAIL 256
 
 /*
@@ -71,7 +54,7 @@ pcl_passprompt_new(const char *pattern, struct pcl_passprompt **out,
     int rc = PCL_ERR_NOMEM;
 
     *out = NULL;
-    set_why(why, whylen, "no error");
+    pcl_err_why(why, whylen, "no error");
     if (pattern == NULL) {
         pattern = PROMPT_DEFAULT;
     }
@@ -82,7 +65,7 @@ pcl_passprompt_new(const char *pattern, struct pcl_passprompt **out,
     if (check == NULL) {
         if (errcode != PCRE2_ERROR_NOMEMORY) {
             (void)pcre2_get_error_message(errcode, msg, sizeof(msg));
-            set_why(why, whylen, "passprompt: invalid pattern at offset "
+            pcl_err_why(why, whylen, "passprompt: invalid pattern at offset "
                     "%zu: %s", (size_t)erroff, (const char *)msg);
             rc = PCL_ERR_CONFIG;
         }
@@ -103,7 +86,7 @@ pcl_passprompt_new(const char *pattern, struct pcl_passprompt **out,
     if (p->code == NULL) {
         if (errcode != PCRE2_ERROR_NOMEMORY) {
             (void)pcre2_get_error_message(errcode, msg, sizeof(msg));
-            set_why(why, whylen, "passprompt: invalid pattern: %s",
+            pcl_err_why(why, whylen, "passprompt: invalid pattern: %s",
                     (const char *)msg);
             rc = PCL_ERR_CONFIG;
         }

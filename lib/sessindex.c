@@ -96,22 +96,6 @@ struct pcl_sessindex {
     sqlite3_stmt *update;
 };
 
-static void set_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (why == NULL || whylen == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(why, whylen, fmt, ap);
-    va_end(ap);
-}
-
 /* Fills why with SQLite's error on db, and errno when the failure was the
  * system's (an errno of any other error may be stale). */
 static void
@@ -122,10 +106,10 @@ db_why(sqlite3 *db, const char *path, const char *what, char *why,
     int sys = sqlite3_system_errno(db);
 
     if ((code == SQLITE_CANTOPEN || code == SQLITE_IOERR) && sys != 0) {
-        set_why(why, whylen, "%s: %s: %s (%s)", path, what,
+        pcl_err_why(why, whylen, "%s: %s: %s (%s)", path, what,
                 sqlite3_errmsg(db), strerror(sys));
     } else {
-        set_why(why, whylen, "%s: %s: %s", path, what, sqlite3_errmsg(db));
+        pcl_err_why(why, whylen, "%s: %s: %s", path, what, sqlite3_errmsg(db));
     }
 }
 
@@ -153,24 +137,24 @@ check_file(const char *path, char *why, size_t whylen)
     }
     if (fd < 0) {
         if (errno == ELOOP) {
-            set_why(why, whylen, "%s: is a symbolic link", path);
+            pcl_err_why(why, whylen, "%s: is a symbolic link", path);
         } else {
-            set_why(why, whylen, "%s: %s", path, strerror(errno));
+            pcl_err_why(why, whylen, "%s: %s", path, strerror(errno));
         }
         goto out;
     }
     if (fstat(fd, &st) != 0) {
-        set_why(why, whylen, "%s: %s", path, strerror(errno));
+        pcl_err_why(why, whylen, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_why(why, whylen, "%s: not a regular file", path);
+        pcl_err_why(why, whylen, "%s: not a regular file", path);
         goto out;
     }
     /* It holds what users ran, commands with their arguments: others may
      * neither change nor read it. */
     if ((st.st_mode & S_IRWXO) != 0) {
-        set_why(why, whylen, "%s: open to others (mode %04o); the session "
+        pcl_err_why(why, whylen, "%s: open to others (mode %04o); the session "
                 "index must be 0660", path, (unsigned)(st.st_mode & 07777));
         goto out;
     }
@@ -215,7 +199,7 @@ set_wal(sqlite3 *db, const char *path, char *why, size_t whylen)
     }
     mode = sqlite3_column_text(st, 0);
     if (mode == NULL || strcasecmp((const char *)mode, "wal") != 0) {
-        set_why(why, whylen, "%s: journal mode is %.20s, not WAL (a file "
+        pcl_err_why(why, whylen, "%s: journal mode is %.20s, not WAL (a file "
                 "system without shared memory?)", path,
                 mode == NULL ? "unknown" : (const char *)mode);
         goto out;
@@ -261,19 +245,19 @@ setup_schema(sqlite3 *db, const char *path, char *why, size_t whylen)
     step = sqlite3_step(st);
     if (step == SQLITE_ROW) {
         if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
-            set_why(why, whylen, "%s: schema_version is not an integer",
+            pcl_err_why(why, whylen, "%s: schema_version is not an integer",
                     path);
             goto out;
         }
         version = sqlite3_column_int64(st, 0);
         if (version > PCL_SESSINDEX_SCHEMA_VERSION) {
-            set_why(why, whylen, "%s: schema_version %lld is newer than "
+            pcl_err_why(why, whylen, "%s: schema_version %lld is newer than "
                     "this portcullis knows (%d); upgrade portcullis", path,
                     (long long)version, PCL_SESSINDEX_SCHEMA_VERSION);
             goto out;
         }
         if (version < 1) {
-            set_why(why, whylen, "%s: invalid schema_version %lld", path,
+            pcl_err_why(why, whylen, "%s: invalid schema_version %lld", path,
                     (long long)version);
             goto out;
         }
@@ -326,7 +310,7 @@ pcl_sessindex_open(const char *path, unsigned busy_ms,
     int rc;
 
     *out = NULL;
-    set_why(why, whylen, "no error");
+    pcl_err_why(why, whylen, "no error");
     /* Whatever this call creates (the database, and -wal, -shm and the
      * rollback journal of the switch to WAL) must stay open to the group,
      * though the proxy runs with umask 027. umask is per process; the
@@ -335,7 +319,7 @@ pcl_sessindex_open(const char *path, unsigned busy_ms,
 
     x = calloc(1, sizeof(*x));
     if (x == NULL) {
-        set_why(why, whylen, "out of memory");
+        pcl_err_why(why, whylen, "out of memory");
         rc = PCL_ERR_NOMEM;
         goto out;
     }
@@ -350,7 +334,7 @@ pcl_sessindex_open(const char *path, unsigned busy_ms,
                         SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         if (x->db == NULL) {
-            set_why(why, whylen, "out of memory");
+            pcl_err_why(why, whylen, "out of memory");
             rc = PCL_ERR_NOMEM;
         } else {
             db_why(x->db, path, "cannot open", why, whylen);
@@ -359,7 +343,7 @@ pcl_sessindex_open(const char *path, unsigned busy_ms,
     }
     /* SQLite falls back to read-only when it may not write. */
     if (sqlite3_db_readonly(x->db, "main") != 0) {
-        set_why(why, whylen, "%s: not writable", path);
+        pcl_err_why(why, whylen, "%s: not writable", path);
         goto out;
     }
     (void)sqlite3_busy_timeout(x->db, busy_ms > INT_MAX ? INT_MAX
@@ -404,7 +388,7 @@ pcl_sessindex_open(const char *path, unsigned busy_ms,
         db_why(x->db, path, "cannot prepare statements", why, whylen);
         goto out;
     }
-    set_why(why, whylen, "no error");
+    pcl_err_why(why, whylen, "no error");
     *out = x; /* transfer ownership */
     x = NULL;
     rc = PCL_OK;

@@ -25,4 +25,11 @@ enum pcl_err {
 /* Returns a static, human-readable string for a PCL_ERR_* code. */
 const char *pcl_err_str(int err);
 
+#include <stddef.h>
+
+/* Formats the reason of a failure into why (whylen bytes, always
+ * terminated); why may be NULL or whylen 0, and then nothing is written. */
+void pcl_err_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif /* PCL_ERR_H */
