@@ -107,13 +107,47 @@ is_choice(const char *choices, const char *value)
     return false;
 }
 
+/*
+ * The numeric keyword types: parsed by their own parser, then checked
+ * against the table's range, with the unit named in the diagnostic.
+ */
+static bool
+set_number(const struct kw *kw, const char *value, unsigned *out,
+           struct pcl_diag *diag, const char *file, int line)
+{
+    const char *unit = kw->type == KW_SECONDS  ? " s"
+                       : kw->type == KW_MILLIS ? " ms"
+                                               : "";
+    const char *hint = kw->type == KW_SECONDS  ? " (use N, Ns, Nm or Nh)"
+                       : kw->type == KW_MILLIS ? " (use N or Nms for "
+                                                 "milliseconds, Ns for seconds)"
+                                               : "";
+    unsigned u;
+    int rc;
+
+    rc = kw->type == KW_SECONDS  ? pcl_parse_seconds(value, &u)
+         : kw->type == KW_MILLIS ? pcl_parse_millis(value, &u)
+                                 : pcl_parse_uint(value, 1000000, &u);
+    if (rc != PCL_OK) {
+        pcl_diag_add(diag, file, line, "%s: invalid %s \"%.64s\"%s", kw->key,
+                     kw->type == KW_UINT ? "number" : "duration", value, hint);
+        return false;
+    }
+    if (u < kw->min || u > kw->max) {
+        pcl_diag_add(diag, file, line, "%s: %u%s is out of range (%u-%u%s)",
+                     kw->key, u, unit, kw->min, kw->max, unit);
+        return false;
+    }
+    *out = u;
+    return true;
+}
+
 /* Stores value into the field of kw; returns false with a diagnostic. */
 static bool
 set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
           struct pcl_diag *diag, const char *file, int line)
 {
     char *base = (char *)c + kw->offset;
-    unsigned u;
     bool b;
     size_t i;
     char **sp = (char **)(void *)base;
@@ -135,45 +169,10 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
         }
         return true;
     case KW_SECONDS:
-        if (pcl_parse_seconds(value, &u) != PCL_OK) {
-            pcl_diag_add(diag, file, line, "%s: invalid duration \"%.64s\" "
-                         "(use N, Ns, Nm or Nh)", kw->key, value);
-            return false;
-        }
-        if (u < kw->min || u > kw->max) {
-            pcl_diag_add(diag, file, line, "%s: %u s is out of range "
-                         "(%u-%u s)", kw->key, u, kw->min, kw->max);
-            return false;
-        }
-        *(unsigned *)(void *)base = u;
-        return true;
     case KW_UINT:
-        if (pcl_parse_uint(value, 1000000, &u) != PCL_OK) {
-            pcl_diag_add(diag, file, line, "%s: invalid number \"%.64s\"",
-                         kw->key, value);
-            return false;
-        }
-        if (u < kw->min || u > kw->max) {
-            pcl_diag_add(diag, file, line, "%s: %u is out of range (%u-%u)",
-                         kw->key, u, kw->min, kw->max);
-            return false;
-        }
-        *(unsigned *)(void *)base = u;
-        return true;
     case KW_MILLIS:
-        if (pcl_parse_millis(value, &u) != PCL_OK) {
-            pcl_diag_add(diag, file, line, "%s: invalid duration \"%.64s\" "
-                         "(use N or Nms for milliseconds, Ns for seconds)",
-                         kw->key, value);
-            return false;
-        }
-        if (u < kw->min || u > kw->max) {
-            pcl_diag_add(diag, file, line, "%s: %u ms is out of range "
-                         "(%u-%u ms)", kw->key, u, kw->min, kw->max);
-            return false;
-        }
-        *(unsigned *)(void *)base = u;
-        return true;
+        return set_number(kw, value, (unsigned *)(void *)base, diag, file,
+                          line);
     case KW_CHOICE:
         if (!is_choice(kw->choices, value)) {
             pcl_diag_add(diag, file, line, "%s: \"%.64s\" is not one of %s",

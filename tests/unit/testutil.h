@@ -127,4 +127,24 @@ tu_man_documents(const char *path, const char *key)
     return found;
 }
 
+/* What tu_undocumented passes to each key through a foreach function. */
+struct tu_doc_ctx {
+    const char *page;  /* mdoc source to search */
+    int missing;
+};
+
+/* A foreach callback (pcl_conf_foreach_key, pcl_policy_foreach_key):
+ * counts, and prints, every key the page has no .It Cm entry for. */
+static inline void
+tu_check_documented(const char *section, const char *key, void *ctx)
+{
+    struct tu_doc_ctx *d = ctx;
+
+    if (!tu_man_documents(d->page, key)) {
+        fprintf(stderr, "[%s] %s is not documented in %s\n", section, key,
+                d->page);
+        d->missing++;
+    }
+}
+
 #endif /* PCL_TESTUTIL_H */
