@@ -56,6 +56,7 @@ static const struct event_type {
     { "decision", AUDIT_USER_ACCT, "decision", "allow" },
     { "session-start", AUDIT_USER_START, NULL, "success" },
     { "connect-failure", AUDIT_USER_START, NULL, NULL },
+    { "credential", AUDIT_CRED_ACQ, "outcome", "fetched" },
     { "session-end", AUDIT_USER_END, NULL, "success" },
     { "recording-end", AUDIT_TRUSTED_APP, "seal", "sealed" },
     { "recording-failure", AUDIT_TRUSTED_APP, NULL, NULL },

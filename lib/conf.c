@@ -21,6 +21,7 @@ enum kw_type {
     KW_LOGLEVEL,
     KW_MILLIS,   /* duration in milliseconds: N (ms), Nms, Ns */
     KW_CHOICE,   /* one of kw->choices, '|'-separated */
+    KW_STRING,   /* free text (may be "") */
 };
 
 /*
@@ -74,6 +75,22 @@ static const struct kw keywords[] = {
     { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes", 0, 0, NULL },
     { "audit", "kernel", KW_BOOL, OFF(audit_kernel), "yes", 0, 0, NULL },
     { "audit", "required", KW_BOOL, OFF(audit_required), "no", 0, 0, NULL },
+    /* [vault]: where target credentials come from (lib/vault.c). */
+    { "vault", "backend", KW_CHOICE, OFF(vault_backend), "file", 0, 0,
+      "file|command|ssh-ca|keys" },
+    { "vault", "directory", KW_PATH, OFF(vault_directory),
+      LOCALSTATEDIR "/lib/portcullis/vault", 0, 0, NULL },
+    { "vault", "master-key", KW_PATH, OFF(vault_master_key),
+      SYSCONFDIR "/portcullis/vault.key", 0, 0, NULL },
+    { "vault", "command", KW_STRING, OFF(vault_command), "", 0, 0, NULL },
+    { "vault", "command-timeout", KW_MILLIS, OFF(vault_command_timeout_ms),
+      "5s", 100, 60000, NULL },
+    { "vault", "command-max-output", KW_UINT, OFF(vault_command_max_output),
+      "16384", 1, 65536, NULL },
+    { "vault", "certificate-validity", KW_SECONDS,
+      OFF(vault_cert_validity), "5m", 10, 86400, NULL },
+    { "vault", "certificate-backdate", KW_SECONDS, OFF(vault_cert_backdate),
+      "30", 0, 3600, NULL },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -179,6 +196,14 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
                          kw->key, value, kw->choices);
             return false;
         }
+        free(*sp);
+        *sp = strdup(value);
+        if (*sp == NULL) {
+            pcl_diag_add(diag, file, line, "out of memory");
+            return false;
+        }
+        return true;
+    case KW_STRING:
         free(*sp);
         *sp = strdup(value);
         if (*sp == NULL) {
@@ -327,6 +352,7 @@ pcl_conf_free(struct pcl_conf *c)
         case KW_PATH_OPT:
         case KW_LOGLEVEL:
         case KW_CHOICE:
+        case KW_STRING:
             free(*(char **)(void *)((char *)c + keywords[i].offset));
             break;
         default:
@@ -350,6 +376,7 @@ pcl_conf_dump(const struct pcl_conf *c, FILE *fp)
         case KW_PATH_OPT:
         case KW_LOGLEVEL:
         case KW_CHOICE:
+        case KW_STRING:
             fprintf(fp, "%s\n",
                     *(char *const *)(const void *)(base + kw->offset));
             break;

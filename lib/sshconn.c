@@ -340,14 +340,112 @@ set_keepalive(ssh_session s, const struct pcl_sshconn_params *p)
     }
 }
 
+/* Answers keyboard-interactive (RFC 4256) with the password: every
+ * prompt that does not echo gets it; a prompt that echoes (a question we
+ * cannot answer) ends the attempt. At most 5 rounds. */
+static int
+auth_kbdint(ssh_session s, const char *password)
+{
+    int rounds;
+    int r = ssh_userauth_kbdint(s, NULL, NULL);
+
+    for (rounds = 0; r == SSH_AUTH_INFO && rounds < 5; rounds++) {
+        int n = ssh_userauth_kbdint_getnprompts(s);
+        int i;
+        for (i = 0; i < n; i++) {
+            char echo = 1;
+            (void)ssh_userauth_kbdint_getprompt(s, (unsigned)i, &echo);
+            if (echo ||
+                ssh_userauth_kbdint_setanswer(s, (unsigned)i, password) < 0) {
+                return SSH_AUTH_DENIED;
+            }
+        }
+        r = ssh_userauth_kbdint(s, NULL, NULL);
+    }
+    return r;
+}
+
+/* Authenticates with the vaulted credential (RFC 4252 sections 7, 8;
+ * RFC 4256). */
+static int
+authenticate(struct pcl_sshconn *c, const struct pcl_sshconn_params *p,
+             const struct pcl_sshconn_cred *cred, char *why, size_t whylen)
+{
+    ssh_key priv = NULL;
+    int methods;
+    int r = SSH_AUTH_DENIED;
+
+    if (cred->kind == PCL_SSHCONN_CRED_KEY ||
+        cred->kind == PCL_SSHCONN_CRED_CERT) {
+        ssh_key cert = NULL;
+        if (ssh_pki_import_privkey_base64((const char *)cred->data, NULL,
+                                          NULL, NULL, &priv) != SSH_OK) {
+            snprintf(why, whylen, "the vaulted credential is not a private "
+                     "key libssh can read");
+            return PCL_ERR_AUTH;
+        }
+        if (cred->kind == PCL_SSHCONN_CRED_CERT &&
+            (cred->cert == NULL ||
+             ssh_pki_import_cert_base64(cred->cert,
+                                        SSH_KEYTYPE_ED25519_CERT01,
+                                        &cert) != SSH_OK ||
+             ssh_pki_copy_cert_to_privkey(cert, priv) != SSH_OK)) {
+            snprintf(why, whylen, "the session certificate cannot be "
+                     "loaded");
+            ssh_key_free(cert);
+            ssh_key_free(priv);
+            return PCL_ERR_AUTH;
+        }
+        /* With a certificate, libssh offers the certificate. */
+        r = ssh_userauth_try_publickey(c->session, NULL,
+                                       cert != NULL ? cert : priv);
+        if (r == SSH_AUTH_SUCCESS) {
+            r = ssh_userauth_publickey(c->session, NULL, priv);
+        }
+        ssh_key_free(cert);
+        ssh_key_free(priv);
+    } else {
+        /* "none" first: it yields the methods the target offers. */
+        r = ssh_userauth_none(c->session, NULL);
+        if (r != SSH_AUTH_SUCCESS && r != SSH_AUTH_ERROR) {
+            methods = ssh_userauth_list(c->session, NULL);
+            r = SSH_AUTH_DENIED;
+            if ((methods & SSH_AUTH_METHOD_PASSWORD) != 0) {
+                r = ssh_userauth_password(c->session, NULL,
+                                          (const char *)cred->data);
+            }
+            if (r != SSH_AUTH_SUCCESS &&
+                (methods & SSH_AUTH_METHOD_INTERACTIVE) != 0) {
+                r = auth_kbdint(c->session, (const char *)cred->data);
+            }
+        }
+    }
+    if (r != SSH_AUTH_SUCCESS) {
+        snprintf(why, whylen, "target refused the vaulted credential for "
+                 "account %s", p->account);
+        return PCL_ERR_AUTH;
+    }
+    return PCL_OK;
+}
+
 int
 pcl_sshconn_open(const struct pcl_sshconn_params *p, const uint8_t *key,
                  size_t keylen, struct pcl_sshconn **out, char *why,
                  size_t whylen)
 {
+    struct pcl_sshconn_cred cred = { PCL_SSHCONN_CRED_KEY, key, keylen,
+                                     NULL };
+
+    return pcl_sshconn_open_cred(p, &cred, out, why, whylen);
+}
+
+int
+pcl_sshconn_open_cred(const struct pcl_sshconn_params *p,
+                      const struct pcl_sshconn_cred *cred,
+                      struct pcl_sshconn **out, char *why, size_t whylen)
+{
     struct pcl_sshconn *c = NULL;
     ssh_key srv = NULL;
-    ssh_key priv = NULL;
     unsigned char *hash = NULL;
     size_t hlen = 0;
     char *fp = NULL;
@@ -357,11 +455,12 @@ pcl_sshconn_open(const struct pcl_sshconn_params *p, const uint8_t *key,
     int off = 0;
     int on = 1;
     int rc = PCL_ERR_NOMEM;
-    int r;
 
     *out = NULL;
     why[0] = '\0';
-    if (key == NULL || keylen == 0 || key[keylen] != '\0') {
+    if (cred->data == NULL || cred->len == 0 ||
+        cred->data[cred->len] != '\0' ||
+        strlen((const char *)cred->data) != cred->len) {
         snprintf(why, whylen, "credential is empty or not terminated");
         return PCL_ERR_INVAL;
     }
@@ -455,24 +554,14 @@ pcl_sshconn_open(const struct pcl_sshconn_params *p, const uint8_t *key,
         goto out;
     }
 
-    rc = PCL_ERR_AUTH;
-    if (ssh_pki_import_privkey_base64((const char *)key, NULL, NULL, NULL,
-                                      &priv) != SSH_OK) {
-        snprintf(why, whylen, "the vaulted credential is not a private key "
-                 "libssh can read");
-        goto out;
-    }
-    r = ssh_userauth_publickey(c->session, NULL, priv);
-    if (r != SSH_AUTH_SUCCESS) {
-        snprintf(why, whylen, "target refused the vaulted credential for "
-                 "account %s", p->account);
+    rc = authenticate(c, p, cred, why, whylen);
+    if (rc != PCL_OK) {
         goto out;
     }
     *out = c; /* transfer ownership */
     c = NULL;
     rc = PCL_OK;
 out:
-    ssh_key_free(priv);
     ssh_key_free(srv);
     ssh_clean_pubkey_hash(&hash);
     ssh_string_free_char(fp);

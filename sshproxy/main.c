@@ -36,6 +36,7 @@
 #include "portcullis/relay.h"
 #include "portcullis/sessindex.h"
 #include "portcullis/sshconn.h"
+#include "portcullis/vault.h"
 
 
 /* Exit codes of the proxy itself (portcullis(8), EXIT STATUS). The target's
@@ -47,7 +48,6 @@
 #define EXIT_TARGET 255  /* the target leg failed, as ssh(1) reports it */
 
 #define DEFAULT_CONFIG SYSCONFDIR "/portcullis/portcullis.conf"
-#define CREDENTIAL_MAX 65536    /* bytes of a private key file */
 #define SEAL_KEY_MAX 4096       /* bytes of the seal key file */
 #define MAX_MASKS PCL_POLICY_MASKS_MAX /* mask rule sets per target */
 #define RELAY_BUFFER (256 * 1024) /* bytes per direction */
@@ -190,6 +190,44 @@ check_mask_pattern(const char *pattern, char *why, size_t whylen)
     return rc;
 }
 
+/* The vault as configured can be used: its directory (or the legacy
+ * credentials directory) and master key file have safe modes; a command
+ * backend names an absolute path. No secret is read. */
+static int
+check_vault(const struct pcl_conf *c, char *why, size_t whylen)
+{
+    char sub[400];
+    FILE *fp = NULL;
+    int rc = PCL_OK;
+
+    if (strcmp(c->vault_backend, "keys") == 0) {
+        rc = pcl_file_check_dir(c->credentials, PCL_FILE_DIR, sub,
+                                sizeof(sub));
+        if (rc != PCL_OK) {
+            snprintf(why, whylen, "credentials: %s", sub);
+        }
+    } else if (strcmp(c->vault_backend, "file") == 0 ||
+               strcmp(c->vault_backend, "ssh-ca") == 0) {
+        rc = pcl_file_check_dir(c->vault_directory, PCL_FILE_DIR, sub,
+                                sizeof(sub));
+        if (rc == PCL_OK) {
+            rc = pcl_file_open(c->vault_master_key, PCL_FILE_SECRET, &fp, sub,
+                               sizeof(sub));
+        }
+        if (fp != NULL) {
+            fclose(fp);
+        }
+        if (rc != PCL_OK) {
+            snprintf(why, whylen, "[vault] %s", sub);
+        }
+    } else if (c->vault_command[0] != '/') {
+        snprintf(why, whylen, "[vault] command: must start with the "
+                 "absolute path of the helper");
+        rc = PCL_ERR_CONFIG;
+    }
+    return rc;
+}
+
 /* Loads both files. Returns the number of errors (all in diag). */
 static size_t
 load_config(struct proxy *px, struct pcl_diag *diag)
@@ -205,10 +243,9 @@ load_config(struct proxy *px, struct pcl_diag *diag)
         return pcl_diag_count(diag);
     }
     (void)pcl_policy_load(px->conf->policy, &checks, diag, &px->policy);
-    rc = pcl_file_check_dir(px->conf->credentials, PCL_FILE_DIR, why,
-                            sizeof(why));
+    rc = check_vault(px->conf, why, sizeof(why));
     if (rc != PCL_OK) {
-        pcl_diag_add(diag, px->config_path, 0, "credentials: %s", why);
+        pcl_diag_add(diag, px->config_path, 0, "%s", why);
     }
     rc = pcl_file_check_dir(px->conf->rec_directory, PCL_FILE_SPOOL, why,
                             sizeof(why));
@@ -762,6 +799,81 @@ end_unconnected(struct proxy *px, const struct pcl_decision *d,
     close_recording(px, d, command, rec, &res);
 }
 
+/*
+ * Fetches the credential of an allowed session from the vault, while the
+ * process still holds group portcullis, and writes the "credential" event
+ * either way. Returns 0 with *out owned by the caller (pcl_secret_free),
+ * or an exit code after telling the user (never why: that is in the log).
+ */
+static int
+fetch_credential(struct proxy *px, const struct pcl_decision *d,
+                 const char *command, bool pty, struct pcl_secret **out)
+{
+    const char *target = pcl_target_name(d->target);
+    const char *backend = px->conf->vault_backend;
+    struct pcl_vault_params vp;
+    struct pcl_vault_request req;
+    struct pcl_vault *v = NULL;
+    char credname[256];
+    char why[512] = "";
+    int rc;
+
+    *out = NULL;
+    memset(&vp, 0, sizeof(vp));
+    vp.backend = backend;
+    vp.directory = strcmp(backend, "keys") == 0 ? px->conf->credentials
+                                                : px->conf->vault_directory;
+    vp.master_key = px->conf->vault_master_key;
+    vp.command = px->conf->vault_command;
+    vp.command_timeout_ms = px->conf->vault_command_timeout_ms;
+    vp.command_max_output = px->conf->vault_command_max_output;
+    vp.cert_validity = px->conf->vault_cert_validity;
+    vp.cert_backdate = px->conf->vault_cert_backdate;
+    rc = pcl_target_credential(d->target, d->account, credname,
+                               sizeof(credname));
+    if (rc != PCL_OK) {
+        snprintf(credname, sizeof(credname), "-");
+        snprintf(why, sizeof(why), "credential name too long");
+    }
+    if (rc == PCL_OK) {
+        rc = pcl_vault_open(&vp, &v, why, sizeof(why));
+    }
+    if (rc == PCL_OK) {
+        memset(&req, 0, sizeof(req));
+        req.name = credname;
+        req.target = target;
+        req.account = d->account;
+        req.user = px->user;
+        req.session_id = px->session_id;
+        req.pty = pty;
+        rc = pcl_vault_fetch(v, &req, out, why, sizeof(why));
+    }
+    pcl_vault_close(v);
+    {
+        const struct pcl_audit_field f[] = {
+            { "outcome", rc == PCL_OK ? "fetched" : "refused" },
+            { "credential", credname },
+            { "vault", backend },
+            { "credential_type",
+              rc == PCL_OK ? pcl_vault_type_name((*out)->type) : NULL },
+            { "reason", rc == PCL_OK ? NULL : why },
+        };
+        emit(px, "credential", target, d->account, command, f, 5);
+    }
+    if (rc != PCL_OK) {
+        const struct pcl_audit_field f[] = { { "reason", why } };
+        error("session %s: credential for %s unusable: %s", px->session_id,
+              target, why);
+        emit(px, "connect-failure", target, d->account, command, f, 1);
+        tell("configuration error; contact the bastion administrators");
+        return EXIT_CONFIG;
+    }
+    debug("session %s: credential %s (%s) fetched from the %s vault",
+          px->session_id, credname, pcl_vault_type_name((*out)->type),
+          backend);
+    return 0;
+}
+
 /* Opens the target leg and relays one session. Returns the exit code, or
  * dies of the remote command's signal. */
 static int
@@ -776,11 +888,9 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     struct pcl_relay_params rp;
     struct pcl_relay_result res;
     const char *pins[64];
-    char credname[256];
-    char path[PATH_MAX];
     char why[512];
-    uint8_t *key = NULL;
-    size_t keylen = 0;
+    struct pcl_secret *secret = NULL;
+    struct pcl_sshconn_cred cred;
     bool want_pty = isatty(STDIN_FILENO) != 0;
     struct pcl_recorder *rec = NULL;
     struct winsize ws;
@@ -788,33 +898,32 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     int signo;
     int rc;
 
-    if (pcl_target_credential(t, d->account, credname, sizeof(credname)) !=
-            PCL_OK ||
-        (size_t)snprintf(path, sizeof(path), "%s/%s", px->conf->credentials,
-                         credname) >= sizeof(path)) {
-        const struct pcl_audit_field f[] = {
-            { "reason", "credential name too long" },
-        };
-        error("credential name for %s too long", target);
-        emit(px, "connect-failure", target, d->account, command, f, 1);
-        tell("configuration error; contact the bastion administrators");
-        return EXIT_CONFIG;
-    }
-    rc = pcl_file_read_secret(path, CREDENTIAL_MAX, &key, &keylen, why,
-                              sizeof(why));
-    if (rc != PCL_OK) {
-        const struct pcl_audit_field f[] = { { "reason", why } };
-        error("session %s: credential for %s unusable: %s", px->session_id,
-              target, why);
-        emit(px, "connect-failure", target, d->account, command, f, 1);
-        tell("configuration error; contact the bastion administrators");
-        return EXIT_CONFIG;
+    rc = fetch_credential(px, d, command, want_pty, &secret);
+    if (rc != 0) {
+        return rc;
     }
 
     rc = open_recording(px, d, command, want_pty, &rec);
     if (rc != 0) {
-        pcl_file_secret_free(key, keylen);
+        pcl_secret_free(secret);
         return rc;
+    }
+    /* A password the target echoes (a sudo prompt typed back, a script
+     * that prints it) must not reach the recording. */
+    if (secret->type == PCL_VAULT_PASSWORD &&
+        pcl_recorder_add_secret(rec, "vault:password", secret->data,
+                                secret->len) != PCL_OK) {
+        const struct pcl_audit_field f[] = {
+            { "reason", "the vaulted password cannot be masked (shorter "
+                        "than 4 bytes, or no memory)" },
+        };
+        pcl_secret_free(secret);
+        error("session %s: vaulted password for %s cannot be masked",
+              px->session_id, target);
+        emit(px, "connect-failure", target, d->account, command, f, 1);
+        tell("configuration error; contact the bastion administrators");
+        end_unconnected(px, d, command, rec, "credential cannot be masked");
+        return EXIT_CONFIG;
     }
 
     /* Everything group portcullis opens is open now (event log, key,
@@ -824,7 +933,7 @@ run_session(struct proxy *px, const struct pcl_decision *d,
             { "reason", "cannot drop group privilege" },
         };
         pcl_recorder_free(rec);
-        pcl_file_secret_free(key, keylen);
+        pcl_secret_free(secret);
         error("cannot drop group privilege: %s", strerror(errno));
         emit(px, "connect-failure", target, d->account, command, f, 1);
         tell("internal error");
@@ -850,9 +959,15 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     sp.keepalive_interval = px->conf->keepalive_interval;
     sp.keepalive_count_max = px->conf->keepalive_count_max;
 
-    rc = pcl_sshconn_open(&sp, key, keylen, &conn, why, sizeof(why));
-    pcl_file_secret_free(key, keylen); /* the key is in libssh no longer */
-    key = NULL;
+    cred.kind = secret->type == PCL_VAULT_PASSWORD ? PCL_SSHCONN_CRED_PASSWORD
+                : secret->type == PCL_VAULT_SSH_CERT ? PCL_SSHCONN_CRED_CERT
+                                                     : PCL_SSHCONN_CRED_KEY;
+    cred.data = secret->data;
+    cred.len = secret->len;
+    cred.cert = secret->cert;
+    rc = pcl_sshconn_open_cred(&sp, &cred, &conn, why, sizeof(why));
+    pcl_secret_free(secret); /* libssh holds no copy past authentication */
+    secret = NULL;
     if (rc != PCL_OK) {
         const struct pcl_audit_field f[] = { { "reason", why } };
         error("session %s: %s (%s port %u as %s): %s", px->session_id,

@@ -61,7 +61,7 @@ else
     mkdir -m 0700 "$tmp/sessions"
     head -c 32 /dev/urandom > "$tmp/seal.key"
     chmod 0600 "$tmp/seal.key"
-    printf '[proxy]\npolicy = %s\ncredentials = %s\n[recording]\ndirectory = %s\nseal-key = %s\n[audit]\njson-log = \n' \
+    printf '[proxy]\npolicy = %s\ncredentials = %s\n[recording]\ndirectory = %s\nseal-key = %s\n[audit]\njson-log = \n[vault]\nbackend = keys\n' \
         "$tmp/policy.conf" "$tmp/keys" "$tmp/sessions" "$tmp/seal.key" > "$tmp/portcullis.conf"
     printf '# no targets\n' > "$tmp/policy.conf"
     chmod 0644 "$tmp/portcullis.conf" "$tmp/policy.conf"

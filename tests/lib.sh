@@ -453,7 +453,9 @@ pcl_asciinema_ok() {
 }
 
 # pcl_write_conf [EXTRA_TEXT]: $SCRATCH/etc/portcullis.conf, root 0644.
-# EXTRA_TEXT is appended (after [audit]).
+# EXTRA_TEXT is appended (after [audit]). The [vault] keys are
+# PCL_VAULT_CONF: by default the legacy key directory $SCRATCH/keys,
+# "backend = keys" (tests/integration/vault.sh uses the sealed file vault).
 pcl_write_conf() {
     cat > "$SCRATCH/etc/portcullis.conf" <<EOF
 # portcullis.conf written by tests/lib.sh for $PCL_TEST
@@ -470,6 +472,9 @@ directory = $SCRATCH/sessions
 seal-key = $SCRATCH/etc/seal.key
 index = $SCRATCH/sessions/index.sqlite
 flush-interval = 200ms
+
+[vault]
+${PCL_VAULT_CONF:-backend = keys}
 
 [audit]
 json-log = $SCRATCH/log/audit.json

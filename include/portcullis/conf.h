@@ -34,6 +34,15 @@ struct pcl_conf {
     bool audit_syslog;          /* also write events to syslog */
     bool audit_kernel;          /* also write Linux audit records */
     bool audit_required;        /* an event not written refuses a session */
+    /* [vault] */
+    char *vault_backend;        /* file | command | ssh-ca | keys */
+    char *vault_directory;      /* sealed entries (file), key files (keys) */
+    char *vault_master_key;     /* master key file, root:portcullis 0640 */
+    char *vault_command;        /* helper argv with %-tokens, or "" */
+    unsigned vault_command_timeout_ms;  /* milliseconds */
+    unsigned vault_command_max_output;  /* bytes */
+    unsigned vault_cert_validity;       /* ssh-ca: seconds */
+    unsigned vault_cert_backdate;       /* ssh-ca: seconds (clock skew) */
 };
 
 /*

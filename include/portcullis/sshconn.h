@@ -58,6 +58,30 @@ int pcl_sshconn_open(const struct pcl_sshconn_params *p, const uint8_t *key,
                      size_t keylen, struct pcl_sshconn **out, char *why,
                      size_t whylen);
 
+/* A vaulted credential for the target leg; data is borrowed, len bytes
+ * followed by a NUL, no NUL inside. */
+enum pcl_sshconn_cred_kind {
+    PCL_SSHCONN_CRED_KEY,      /* private key, PEM or OpenSSH format */
+    PCL_SSHCONN_CRED_PASSWORD, /* password, or keyboard-interactive answer */
+    PCL_SSHCONN_CRED_CERT,     /* private key (OpenSSH format) + cert */
+};
+struct pcl_sshconn_cred {
+    enum pcl_sshconn_cred_kind kind;
+    const uint8_t *data;
+    size_t len;
+    const char *cert; /* CERT: the OpenSSH certificate in base64 */
+};
+
+/*
+ * As pcl_sshconn_open, authenticating with cred: a key by "publickey"
+ * (RFC 4252 section 7), with its certificate for CERT (PROTOCOL.certkeys); a password by "password" (section 8) when the
+ * target offers it, else by "keyboard-interactive" (RFC 4256), answering
+ * each non-echoed prompt with it. The caller wipes cred->data.
+ */
+int pcl_sshconn_open_cred(const struct pcl_sshconn_params *p,
+                          const struct pcl_sshconn_cred *cred,
+                          struct pcl_sshconn **out, char *why, size_t whylen);
+
 /* Disconnects and frees; NULL is a no-op. */
 void pcl_sshconn_close(struct pcl_sshconn *c);
 

@@ -166,14 +166,15 @@ sid=$(pcl_audit_new 'select(.event=="decision") | .session_id' -r)
 [ -n "$sid" ] || fatal "no decision event in the JSON log"
 ok=0
 for i in $(seq 1 100); do
-    [ "$(records "$sid" | wc -l)" -ge 4 ] && ok=1 && break
+    [ "$(records "$sid" | wc -l)" -ge 5 ] && ok=1 && break
     sleep 0.1
 done
-[ "$ok" = 1 ] || fail "fewer than 4 records for session $sid in $LOG:
+[ "$ok" = 1 ] || fail "fewer than 5 records for session $sid in $LOG:
 $(pcl_show "$(ausearch -if "$LOG" -i 2>&1 | tail -n 20)")"
 expect_eq "no warning without a reason" 0 "$(grep -c 'CAP_AUDIT_WRITE' "$SCRATCH/proxy.log")"
 events=$(pcl_audit_new "select(.session_id==\"$sid\") | .event" -r)
 expect_eq "events of the session" "decision
+credential
 session-start
 recording-end
 session-end" "$events"
@@ -208,7 +209,7 @@ for ev in $events; do
 done
 expect_match "ausearch -i decodes cmd" ' cmd=echo "via the bastion" ' \
     "$(records "$sid" | grep 'op=session-start ')"
-expect_eq "ausearch -ua finds them by the user" 4 \
+expect_eq "ausearch -ua finds them by the user" 5 \
     "$(ausearch -if "$LOG" -ua "$uid_a" 2>/dev/null | grep -c "session_id=\"$sid\"")"
 
 trace "a denied request: USER_ACCT, res=failed"

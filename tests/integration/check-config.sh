@@ -365,6 +365,8 @@ directory = $SCRATCH/sessions
 seal-key = $SCRATCH/etc/seal.key
 [audit]
 json-log = $SCRATCH/log/audit.json
+[vault]
+backend = keys
 EOF
 "$PROXY" -T -f "$CONF" > "$SCRATCH/out" 2> "$SCRATCH/err"
 RC=$?
