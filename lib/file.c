@@ -240,6 +240,28 @@ pcl_file_check_dir(const char *path, enum pcl_file_kind kind, char *why,
 }
 
 int
+pcl_file_check_program(const char *path, char *why, size_t whylen)
+{
+    struct stat st;
+    int rc;
+
+    rc = check_parents(path, why, whylen);
+    if (rc != PCL_OK) {
+        return rc;
+    }
+    if (lstat(path, &st) != 0) {
+        snprintf(why, whylen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? PCL_ERR_NOTFOUND : PCL_ERR_SYSTEM;
+    }
+    rc = check_stat(path, &st, PCL_FILE_CONFIG, why, whylen);
+    if (rc == PCL_OK && (st.st_mode & S_IXUSR) == 0) {
+        snprintf(why, whylen, "%s: not executable", path);
+        rc = PCL_ERR_PERM;
+    }
+    return rc;
+}
+
+int
 pcl_file_mkdirs(const char *base, const char *rel, char *why, size_t whylen)
 {
     char path[4096];

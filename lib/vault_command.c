@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "portcullis/err.h"
+#include "portcullis/file.h"
 #include "portcullis/log.h"
 
 #define HELPER_ARGS_MAX 32
@@ -116,7 +117,9 @@ child(char *const argv[], int outfd)
     long fd;
     long maxfd = sysconf(_SC_OPEN_MAX);
 
-    if (null < 0 || chdir("/") != 0 || dup2(null, STDIN_FILENO) < 0 ||
+    /* Its own process group, so a timeout kills what it started too. */
+    if (null < 0 || setpgid(0, 0) != 0 || chdir("/") != 0 ||
+        dup2(null, STDIN_FILENO) < 0 ||
         dup2(outfd, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0) {
         _exit(127);
     }
@@ -184,6 +187,14 @@ pcl_vault_run_helper(const char *command, unsigned timeout_ms,
         rc = PCL_ERR_CONFIG;
     }
     if (rc == PCL_OK) {
+        /* It runs with the group portcullis: nobody else may change it. */
+        rc = pcl_file_check_program(argv[0], why, whylen);
+        if (rc != PCL_OK) {
+            rc = PCL_ERR_PERM;
+            goto out;
+        }
+    }
+    if (rc == PCL_OK) {
         /* One byte over the cap tells "too big" from "exactly the cap". */
         rc = pcl_secret_new(PCL_VAULT_PASSWORD, max_output + 1, &buf);
     }
@@ -206,6 +217,7 @@ pcl_vault_run_helper(const char *command, unsigned timeout_ms,
     if (pid == 0) {
         child(argv, pfd[1]);
     }
+    (void)setpgid(pid, pid); /* as the child does: no race either way */
     close(pfd[1]);
     pfd[1] = -1;
     deadline = now_ms() + timeout_ms;
@@ -239,6 +251,7 @@ pcl_vault_run_helper(const char *command, unsigned timeout_ms,
         }
     }
     if (timed_out || too_big) {
+        (void)kill(-pid, SIGKILL);
         (void)kill(pid, SIGKILL);
     }
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -40,6 +40,11 @@ int pcl_file_open(const char *path, enum pcl_file_kind kind, FILE **out,
 int pcl_file_check_dir(const char *path, enum pcl_file_kind kind, char *why,
                        size_t whylen);
 
+/* Checks a program the set-id proxy runs (the vault helper): a regular
+ * file, not a symbolic link, owned by root, not writable by group or
+ * others, executable, in trusted directories. Returns as pcl_file_open. */
+int pcl_file_check_program(const char *path, char *why, size_t whylen);
+
 /*
  * Creates the directories of path below base (which must exist) that are
  * missing, mode 03770 (setgid, sticky, group-writable: every user's proxy

@@ -4,7 +4,8 @@
 # file vault (AES-256-GCM) by portcullis-vault; a password target (sshd
 # PasswordAuthentication) whose echoed password is masked in the
 # recording; tampered, renamed and wrongly keyed entries refused; unsafe
-# permissions refused; master key rotation; the command backend with
+# permissions refused; a keyboard-interactive target (sshd with its own
+# PAM stack); master key rotation; the command backend with
 # helper scripts (tokens, clean environment, timeout, output cap, non-zero
 # exit). Ports 22350-22353.
 set -u
@@ -18,6 +19,7 @@ VAULT_BIN=$top_builddir/vault/portcullis-vault
 BASTION_PORT=22350
 TARGET_PORT=22351
 PW_PORT=22352
+KBD_PORT=22353
 export BASTION_PORT TARGET_PORT
 pcl_scratch
 : > "$SCRATCH/known_hosts"
@@ -199,6 +201,30 @@ expect_match "marker names the rule" '"mask:vault:password"' "$(grep '"m"' "$REC
 expect_nomatch "no password in the logs" "$PW" \
     "$(cat "$SCRATCH/proxy.log" "$SCRATCH/log/audit.json" "$SCRATCH/target2/sshd.log")"
 
+trace "keyboard-interactive target (sshd with its own PAM stack): same password"
+# sshd names its PAM service after its program name: a symlink with a
+# unique name reads /etc/pam.d/<that name>, removed at exit; the system's
+# /etc/pam.d/sshd is not touched.
+PAMSVC=pcl-vault-$$
+PAMFILE=/etc/pam.d/$PAMSVC
+[ -e "$PAMFILE" ] && fatal "$PAMFILE exists"
+trap 'rc=$?; rm -f "$PAMFILE"; pcl_cleanup $rc' EXIT
+printf '%s\n' 'auth required pam_unix.so' 'account required pam_unix.so' \
+    'session required pam_permit.so' 'password required pam_deny.so' > "$PAMFILE"
+ln -s "$SSHD" "$SCRATCH/bin/$PAMSVC"
+SSHD=$SCRATCH/bin/$PAMSVC pcl_start_target "UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no" target3 "$KBD_PORT"
+pcl_policy_target db03 "$KBD_PORT" "$SCRATCH/target3/host_ed25519.pub" "credential = pw-db02
+accounts = $USER_A"
+req kbd "$USER_A" db03 -- cat pw.txt
+expect_eq "exit status ($ERR)" 0 "$RC"
+expect_eq "output" "the password is $PW here" "$OUT"
+expect_match "target accepted keyboard-interactive" \
+    "Accepted keyboard-interactive/pam for $USER_A" "$(cat "$SCRATCH/target3/sshd.log")"
+grep -qF "$PW" "$(pcl_last_recording)" && fail "the password is in the recording"
+
 trace "a wrong password is refused by the target (255)"
 printf 'Wrong-%s\n' "$(openssl rand -hex 8)" | vault add pw-db02 --password-stdin --replace > /dev/null 2>&1
 req badpw "$USER_A" db02 -- true
@@ -306,6 +332,17 @@ use_helper failing
 req failing "$USER_A" db01 -- echo no
 expect_eq "exit status" 78 "$RC"
 expect_match "proxy log" "exited with status 3" "$(cat "$SCRATCH/proxy.log")"
+
+trace "command backend: a helper others could change is not run"
+use_helper good
+chmod 0775 "$HELPERS/good"
+: > "$T/helper.log"
+: > "$SCRATCH/proxy.log"
+req gwhelper "$USER_A" db01 -- echo no
+expect_eq "exit status" 78 "$RC"
+expect_match "proxy log" "$HELPERS/good: writable by group" "$(cat "$SCRATCH/proxy.log")"
+expect_eq "the helper did not run" "" "$(cat "$T/helper.log")"
+chmod 0755 "$HELPERS/good"
 
 trace "command backend: a password from the helper, masked in the recording"
 use_helper password
