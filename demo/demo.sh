@@ -67,6 +67,8 @@ run() {
 
 say "Bringing up a target sshd (db01) on 127.0.0.1:22231 and a bastion sshd on 127.0.0.1:22230"
 pcl_setup 22230 22231
+# The target key sealed in the vault (AES-256-GCM), as portcullis-vault does.
+pcl_file_vault
 sed -i "s/^description = .*/description = PostgreSQL primary (demo target)/" "$SCRATCH/etc/policy.conf"
 echo "scratch directory: $SCRATCH"
 echo "bastion users: $USER_A (in group $EXTRA_GROUP), $USER_B (explicitly excluded)"

@@ -596,6 +596,25 @@ pcl_target_logins() {
     grep -c 'Accepted publickey' "$SCRATCH/${1:-target}/sshd.log"
 }
 
+# ------------------------------------------------------------ vault
+# pcl_file_vault [EXTRA_TEXT]: a sealed file vault ($SCRATCH/vault, master
+# key $SCRATCH/etc/vault.key, root:<testgroup>) made by the built
+# portcullis-vault, holding the target key as "db01"; portcullis.conf is
+# rewritten to use it (pcl_write_conf EXTRA_TEXT).
+pcl_file_vault() {
+    local bin=$top_builddir/vault/portcullis-vault
+    [ -x "$bin" ] || fatal "vault/portcullis-vault not built"
+    PCL_VAULT_CONF="backend = file
+directory = $SCRATCH/vault
+master-key = $SCRATCH/etc/vault.key" pcl_write_conf "${1:-}"
+    "$bin" -f "$SCRATCH/etc/portcullis.conf" -g "$TEST_GROUP" init \
+        > "$SCRATCH/vault-init.out" 2>&1 ||
+        fatal "portcullis-vault init: $(cat "$SCRATCH/vault-init.out")"
+    "$bin" -f "$SCRATCH/etc/portcullis.conf" -g "$TEST_GROUP" add db01 \
+        --ssh-key "$SCRATCH/keys/db01" > "$SCRATCH/vault-add.out" 2>&1 ||
+        fatal "portcullis-vault add: $(cat "$SCRATCH/vault-add.out")"
+}
+
 # ------------------------------------------------------------ all at once
 # pcl_setup BASTION_PORT TARGET_PORT: scratch, users, keys, conf, policy
 # (target db01 = the target sshd), target and bastion sshd up.
