@@ -221,22 +221,32 @@ open_checked(const char *path, enum pcl_file_kind kind, FILE **out,
     return PCL_OK;
 }
 
-int
-pcl_file_check_dir(const char *path, enum pcl_file_kind kind, char *why,
-                   size_t whylen)
+/* Checks path (not followed if a symbolic link) and its directories
+ * against kind; *st receives its lstat. */
+static int
+check_path(const char *path, enum pcl_file_kind kind, struct stat *st,
+           char *why, size_t whylen)
 {
-    struct stat st;
     int rc;
 
     rc = check_parents(path, why, whylen);
     if (rc != PCL_OK) {
         return rc;
     }
-    if (lstat(path, &st) != 0) {
+    if (lstat(path, st) != 0) {
         snprintf(why, whylen, "%s: %s", path, strerror(errno));
         return errno == ENOENT ? PCL_ERR_NOTFOUND : PCL_ERR_SYSTEM;
     }
-    return check_stat(path, &st, kind, why, whylen);
+    return check_stat(path, st, kind, why, whylen);
+}
+
+int
+pcl_file_check_dir(const char *path, enum pcl_file_kind kind, char *why,
+                   size_t whylen)
+{
+    struct stat st;
+
+    return check_path(path, kind, &st, why, whylen);
 }
 
 int
@@ -245,15 +255,7 @@ pcl_file_check_program(const char *path, char *why, size_t whylen)
     struct stat st;
     int rc;
 
-    rc = check_parents(path, why, whylen);
-    if (rc != PCL_OK) {
-        return rc;
-    }
-    if (lstat(path, &st) != 0) {
-        snprintf(why, whylen, "%s: %s", path, strerror(errno));
-        return errno == ENOENT ? PCL_ERR_NOTFOUND : PCL_ERR_SYSTEM;
-    }
-    rc = check_stat(path, &st, PCL_FILE_CONFIG, why, whylen);
+    rc = check_path(path, PCL_FILE_CONFIG, &st, why, whylen);
     if (rc == PCL_OK && (st.st_mode & S_IXUSR) == 0) {
         snprintf(why, whylen, "%s: not executable", path);
         rc = PCL_ERR_PERM;

@@ -54,6 +54,15 @@ req() {
     ERR=$(cat "$T/$n.err")
 }
 GENERIC="portcullis: configuration error; contact the bastion administrators"
+# refused NAME TARGET LOG-ERE: a request refused as a configuration error
+# (78, the generic message) whose reason the proxy log gives.
+refused() {
+    : > "$SCRATCH/proxy.log"
+    req "$1" "$USER_A" "$2" -- echo no
+    expect_eq "$1: exit status" 78 "$RC"
+    expect_eq "$1: stderr" "$GENERIC" "$ERR"
+    expect_match "$1: proxy log" "$3" "$(cat "$SCRATCH/proxy.log")"
+}
 # events FILE CODE: the data of every event with that code, concatenated.
 events() {
     tail -n +2 "$1" | jq -j --arg c "$2" 'select(.[1] == $c) | .[2]'
@@ -111,12 +120,8 @@ trace "a tampered entry is refused (78), the log says integrity"
 cp -p "$VDIR/db01" "$T/db01.good"
 size=$(stat -c %s "$VDIR/db01")
 printf '\x55' | dd of="$VDIR/db01" bs=1 seek=$((size - 30)) conv=notrunc status=none
-: > "$SCRATCH/proxy.log"
 pcl_audit_mark
-req tamper "$USER_A" db01 -- echo no
-expect_eq "exit status" 78 "$RC"
-expect_eq "stderr" "$GENERIC" "$ERR"
-expect_match "proxy log" "integrity check" "$(cat "$SCRATCH/proxy.log")"
+refused tamper db01 "integrity check"
 expect_match "credential refused event" '"outcome":"refused"' \
     "$(pcl_audit_new 'select(.event=="credential")')"
 cp -p "$T/db01.good" "$VDIR/db01"
@@ -124,34 +129,21 @@ cp -p "$T/db01.good" "$VDIR/db01"
 trace "an entry copied under another name is refused (name bound as AAD)"
 cp -p "$VDIR/db01" "$VDIR/db01-copy"
 pcl_policy_target swapped "$TARGET_PORT" "" "credential = db01-copy"
-: > "$SCRATCH/proxy.log"
-req swap "$USER_A" swapped -- echo no
-expect_eq "exit status" 78 "$RC"
-expect_match "proxy log" "integrity check" "$(cat "$SCRATCH/proxy.log")"
+refused swap swapped "integrity check"
 rm -f "$VDIR/db01-copy"
 
 trace "a wrong master key is refused by name"
 cp -p "$VKEY" "$T/vault.key.good"
 head -c 32 /dev/urandom > "$VKEY"
-: > "$SCRATCH/proxy.log"
-req wrongkey "$USER_A" db01 -- echo no
-expect_eq "exit status" 78 "$RC"
-expect_eq "stderr" "$GENERIC" "$ERR"
-expect_match "proxy log" "wrong master key" "$(cat "$SCRATCH/proxy.log")"
+refused wrongkey db01 "wrong master key"
 cp -p "$T/vault.key.good" "$VKEY"
 
 trace "permissions too open: entry 0644, master key 0644, vault dir 0770"
 chmod 0644 "$VDIR/db01"
-: > "$SCRATCH/proxy.log"
-req openentry "$USER_A" db01 -- echo no
-expect_eq "entry 0644: exit status" 78 "$RC"
-expect_match "entry 0644: log names it" "$VDIR/db01: readable by others" "$(cat "$SCRATCH/proxy.log")"
+refused openentry db01 "$VDIR/db01: readable by others"
 chmod 0640 "$VDIR/db01"
 chmod 0644 "$VKEY"
-: > "$SCRATCH/proxy.log"
-req openkey "$USER_A" db01 -- echo no
-expect_eq "master key 0644: exit status" 78 "$RC"
-expect_match "master key 0644: log names it" "$VKEY: readable by others" "$(cat "$SCRATCH/proxy.log")"
+refused openkey db01 "$VKEY: readable by others"
 "$SCRATCH/bin/portcullis" -t -f "$CONF" > "$T/t.out" 2>&1 &&
     fail "portcullis -t accepted a 0644 master key"
 expect_match "portcullis -t names it" "$VKEY" "$(cat "$T/t.out")"
@@ -159,10 +151,7 @@ vault list > "$T/l.out" 2>&1 && fail "the CLI used a 0644 master key"
 expect_match "CLI names it" "$VKEY: readable by others" "$(cat "$T/l.out")"
 chmod 0640 "$VKEY"
 chmod 0770 "$VDIR"
-: > "$SCRATCH/proxy.log"
-req opendir "$USER_A" db01 -- echo no
-expect_eq "vault dir 0770: exit status" 78 "$RC"
-expect_match "vault dir 0770: log names it" "$VDIR: writable by group" "$(cat "$SCRATCH/proxy.log")"
+refused opendir db01 "$VDIR: writable by group"
 chmod 0750 "$VDIR"
 req ok2 "$USER_A" db01 -- echo again
 expect_eq "restored: output ($ERR)" "again" "$OUT"
@@ -310,37 +299,24 @@ expect_match "vault" '"vault":"command"' "$(pcl_audit_new 'select(.event=="crede
 
 trace "command backend: a helper past its timeout is killed and refused"
 use_helper sleepy
-: > "$SCRATCH/proxy.log"
 t0=$(date +%s)
-req slow "$USER_A" db01 -- echo no
+refused slow db01 "timed out after 1500 ms"
 t1=$(date +%s)
-expect_eq "exit status" 78 "$RC"
-expect_eq "stderr" "$GENERIC" "$ERR"
-expect_match "proxy log" "timed out after 1500 ms" "$(cat "$SCRATCH/proxy.log")"
 [ $((t1 - t0)) -lt 10 ] || fail "the refusal took $((t1 - t0)) s"
 
 trace "command backend: oversized output refused"
 use_helper big
-: > "$SCRATCH/proxy.log"
-req big "$USER_A" db01 -- echo no
-expect_eq "exit status" 78 "$RC"
-expect_match "proxy log" "more than 8192 bytes" "$(cat "$SCRATCH/proxy.log")"
+refused big db01 "more than 8192 bytes"
 
 trace "command backend: non-zero exit refused even with a key on stdout"
 use_helper failing
-: > "$SCRATCH/proxy.log"
-req failing "$USER_A" db01 -- echo no
-expect_eq "exit status" 78 "$RC"
-expect_match "proxy log" "exited with status 3" "$(cat "$SCRATCH/proxy.log")"
+refused failing db01 "exited with status 3"
 
 trace "command backend: a helper others could change is not run"
 use_helper good
 chmod 0775 "$HELPERS/good"
 : > "$T/helper.log"
-: > "$SCRATCH/proxy.log"
-req gwhelper "$USER_A" db01 -- echo no
-expect_eq "exit status" 78 "$RC"
-expect_match "proxy log" "$HELPERS/good: writable by group" "$(cat "$SCRATCH/proxy.log")"
+refused gwhelper db01 "$HELPERS/good: writable by group"
 expect_eq "the helper did not run" "" "$(cat "$T/helper.log")"
 chmod 0755 "$HELPERS/good"
 
