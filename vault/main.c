@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -432,6 +434,27 @@ cmd_export_ca_pub(const struct pcl_conf *c, const char *name)
     return rc;
 }
 
+/* One administrator at a time: add, rotate and remove hold an exclusive
+ * lock on the vault directory (flock(2)), so two rotations cannot
+ * interleave their key file writes. Returns the locked fd or -1. */
+static int
+lock_vault(const struct pcl_conf *c)
+{
+    int fd = open(c->vault_directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0) {
+        complain("%s: %s", c->vault_directory, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        complain("%s is locked by another portcullis-vault; try again",
+                 c->vault_directory);
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -443,6 +466,7 @@ main(int argc, char **argv)
     struct group *gr;
     gid_t gid;
     size_t i;
+    int lockfd = -1;
     int ch;
     int rc;
 
@@ -491,6 +515,14 @@ main(int argc, char **argv)
         return EXIT_FAIL;
     }
     pcl_diag_free(diag);
+    if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "rotate") == 0 ||
+        strcmp(argv[0], "remove") == 0) {
+        lockfd = lock_vault(conf);
+        if (lockfd < 0) {
+            pcl_conf_free(conf);
+            return EXIT_FAIL;
+        }
+    }
     if (strcmp(argv[0], "init") == 0 && argc == 1) {
         rc = cmd_init(conf, gid);
     } else if (strcmp(argv[0], "add") == 0) {
@@ -505,6 +537,9 @@ main(int argc, char **argv)
         rc = cmd_export_ca_pub(conf, argv[1]);
     } else {
         usage();
+    }
+    if (lockfd >= 0) {
+        close(lockfd);
     }
     pcl_conf_free(conf);
     return rc;

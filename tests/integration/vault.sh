@@ -252,6 +252,16 @@ trace "remove"
 vault remove ca > /dev/null || fail "remove failed"
 [ -e "$VDIR/ca" ] && fail "entry still there"
 
+trace "one administrator at a time: a locked vault is not changed"
+exec 9< "$VDIR"
+flock -x 9
+printf 'Another-%s\n' "$RANDOM$RANDOM" | vault add pw-db02 --password-stdin --replace > "$T/lock.out" 2>&1 &&
+    fail "add ran while the vault was locked"
+expect_match "message" "locked by another portcullis-vault" "$(cat "$T/lock.out")"
+exec 9<&-
+req afterlock "$USER_A" db02 -- echo unchanged
+expect_eq "the password entry is unchanged ($ERR)" "unchanged" "$OUT"
+
 # ---------------------------------------------------------------- command
 HELPERS=$SCRATCH/helpers
 install -d -m 0755 "$HELPERS"
