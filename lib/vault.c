@@ -861,18 +861,27 @@ pcl_vault_rotate(struct pcl_vault *v, gid_t gid, size_t *resealed,
         pcl_err_why(why, whylen, "out of memory");
         return rc;
     }
-    rc = random_key(both->data, why, whylen);
-    if (rc != PCL_OK) {
-        goto out;
-    }
-    memcpy(both->data + PCL_VAULT_KEY_LEN, v->keys->data, PCL_VAULT_KEY_LEN);
-    rc = write_atomic(v->master_key, both->data, both->len, gid, why, whylen);
-    if (rc != PCL_OK) {
-        goto out;
-    }
-    rc = load_keys(v, why, whylen);
-    if (rc != PCL_OK) {
-        goto out;
+    if (v->nkeys > 1) {
+        /* A rotation was interrupted after step 1: finish it with the
+         * key it made. A new key now would drop the old one while some
+         * entries may still be sealed under it. */
+        memcpy(both->data, v->keys->data, 2 * PCL_VAULT_KEY_LEN);
+    } else {
+        rc = random_key(both->data, why, whylen);
+        if (rc != PCL_OK) {
+            goto out;
+        }
+        memcpy(both->data + PCL_VAULT_KEY_LEN, v->keys->data,
+               PCL_VAULT_KEY_LEN);
+        rc = write_atomic(v->master_key, both->data, both->len, gid, why,
+                          whylen);
+        if (rc != PCL_OK) {
+            goto out;
+        }
+        rc = load_keys(v, why, whylen);
+        if (rc != PCL_OK) {
+            goto out;
+        }
     }
     /* Step 2: re-seal each entry under the new key, one rename each. */
     d = opendir(v->directory);

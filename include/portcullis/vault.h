@@ -209,7 +209,7 @@ int pcl_vault_run_helper(const char *command, unsigned timeout_ms,
                          const struct pcl_vault_request *req,
                          struct pcl_secret **out, char *why, size_t whylen);
 
-/* The vault's directory and master key file paths (borrowed from v). */
+/* The vault's directory (borrowed from v). */
 const char *pcl_vault_directory(const struct pcl_vault *v);
 
 /*
@@ -217,7 +217,9 @@ const char *pcl_vault_directory(const struct pcl_vault *v);
  * the current one in the master key file, re-seals every entry under it
  * (each replaced atomically), then writes the key file with the new key
  * alone. Each step is an atomic rename, so a crash at any point leaves
- * every entry readable. gid as pcl_vault_store. Returns 0 or an error with
+ * every entry readable; a key file that still holds two keys (an
+ * interrupted rotation) is finished with its first key, not rotated
+ * again. gid as pcl_vault_store. Returns 0 or an error with
  * why filled; *resealed counts the entries.
  */
 int pcl_vault_rotate(struct pcl_vault *v, gid_t gid, size_t *resealed,

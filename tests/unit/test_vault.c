@@ -226,6 +226,50 @@ test_store_and_rotate(void **state)
     pcl_secret_free(got);
     got = NULL;
 
+    /* An interrupted rotation (two keys, an entry still under the
+     * second) is finished with the first key, not rotated again. */
+    {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        uint8_t two[64];
+        FILE *fp;
+        char want[32];
+        uint8_t id[PCL_VAULT_KEY_ID_LEN];
+        memcpy(two, key2, 32);
+        memcpy(two + 32, key1, 32);
+        fp = fopen(kpath, "w");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(two, 1, 64, fp), 64);
+        assert_int_equal(fclose(fp), 0);
+        assert_int_equal(pcl_vault_seal_buf(key1, "db01", PCL_VAULT_PASSWORD,
+                                            1, (const uint8_t *)plain,
+                                            strlen(plain), &buf, &len),
+                         PCL_OK);
+        fp = fopen(epath, "w");
+        assert_non_null(fp);
+        assert_int_equal(fwrite(buf, 1, len, fp), len);
+        assert_int_equal(fclose(fp), 0);
+        free(buf);
+        pcl_vault_close(v);
+        v = NULL;
+        assert_int_equal(pcl_vault_open(&p, &v, why, sizeof(why)), PCL_OK);
+        assert_int_equal(pcl_vault_rotate(v, (gid_t)-1, &n, why,
+                                          sizeof(why)),
+                         PCL_OK);
+        pcl_vault_key_id_raw(key2, id);
+        snprintf(want, sizeof(want), "%02x%02x%02x%02x%02x%02x%02x%02x",
+                 id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7]);
+        pcl_vault_key_id(v, id2, sizeof(id2));
+        assert_string_equal(id2, want);
+        assert_int_equal(pcl_vault_stat(v, "db01", &info, why, sizeof(why)),
+                         PCL_OK);
+        assert_string_equal(info.key_id, want);
+        assert_int_equal(pcl_vault_unseal(v, "db01", &got, why, sizeof(why)),
+                         PCL_OK);
+        assert_string_equal((const char *)got->data, plain);
+        pcl_secret_free(got);
+        got = NULL;
+    }
     /* An entry readable by others is refused. */
     assert_int_equal(chmod(epath, 0644), 0);
     assert_int_equal(pcl_vault_unseal(v, "db01", &got, why, sizeof(why)),
