@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#include "config.h"
+
+#include "portcullis/castsearch.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "portcullis/castread.h"
+#include "portcullis/err.h"
+#include "portcullis/screen.h"
+
+/* FNV-1a, 64 bits; never 0 (0 marks a row that does not match). */
+static uint64_t
+row_hash(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h | 1;
+}
+
+static bool
+on_screen(const uint64_t *hashes, int rows, uint64_t h)
+{
+    int y;
+
+    for (y = 0; y < rows; y++) {
+        if (hashes[y] == h) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int
+pcl_castsearch_run(const char *path, const pcre2_code *re,
+                   pcl_castsearch_fn fn, void *ctx, uint64_t *bytes,
+                   char *why, size_t whylen)
+{
+    struct pcl_castread *r = NULL;
+    struct pcl_screen *s = NULL;
+    struct pcl_castread_event ev;
+    pcre2_match_data *md = NULL;
+    uint64_t *prev = NULL;     /* hash of each matching row, or 0 */
+    uint64_t *next = NULL;
+    char *row = NULL;
+    size_t rowcap = 0;
+    uint64_t total = 0;
+    int cols;
+    int rows;
+    int rc;
+
+    rc = pcl_castread_open(path, &r, why, whylen);
+    if (rc != PCL_OK) {
+        return rc;
+    }
+    {
+        const struct pcl_castread_header *h = pcl_castread_header(r);
+        rc = pcl_screen_new(h->cols, h->rows, &s);
+    }
+    md = pcre2_match_data_create_from_pattern(re, NULL);
+    if (rc != PCL_OK || md == NULL) {
+        rc = rc != PCL_OK ? rc : PCL_ERR_NOMEM;
+        goto out;
+    }
+    rows = 0;
+    cols = 0;
+    while ((rc = pcl_castread_next(r, &ev, why, whylen)) == 1) {
+        int c;
+        int w;
+        int first;
+        int last;
+        int y;
+
+        if (ev.code == 'r' &&
+            pcl_castread_parse_size(ev.data, ev.len, &c, &w) == PCL_OK) {
+            pcl_screen_resize(s, c, w);
+        }
+        if (ev.code != 'o') {
+            continue;
+        }
+        pcl_screen_feed(s, ev.data, ev.len);
+        total += ev.len;
+        pcl_screen_size(s, &c, &w);
+        if (c != cols || w != rows) {
+            /* A new size: start over with nothing known on screen. */
+            uint64_t *np = calloc((size_t)w, sizeof(*np));
+            uint64_t *nn = calloc((size_t)w, sizeof(*nn));
+            char *nr = malloc((size_t)c * 24 + 1);
+            if (np == NULL || nn == NULL || nr == NULL) {
+                free(np);
+                free(nn);
+                free(nr);
+                rc = PCL_ERR_NOMEM;
+                goto out;
+            }
+            free(prev);
+            free(next);
+            free(row);
+            prev = np;
+            next = nn;
+            row = nr;
+            rowcap = (size_t)c * 24 + 1;
+            cols = c;
+            rows = w;
+        }
+        if (!pcl_screen_take_dirty(s, &first, &last)) {
+            continue;
+        }
+        memcpy(next, prev, (size_t)rows * sizeof(*next));
+        for (y = first; y <= last && y < rows; y++) {
+            size_t n = pcl_screen_row_text(s, y, row, rowcap);
+            int m = pcre2_match(re, (PCRE2_SPTR)row, n, 0, 0, md, NULL);
+            uint64_t h;
+
+            next[y] = 0;
+            if (m < 0) {
+                continue;
+            }
+            h = row_hash(row, n);
+            next[y] = h;
+            /* A row that matched already (a line being typed), or text
+             * shown before (scrolled, redrawn unchanged): not new. */
+            if (prev[y] == 0 && !on_screen(prev, rows, h)) {
+                int stop = fn(ev.t_us, y, row, n, ctx);
+                if (stop != 0) {
+                    rc = stop;
+                    goto out;
+                }
+            }
+        }
+        memcpy(prev, next, (size_t)rows * sizeof(*prev));
+    }
+    if (rc == 0) {
+        rc = PCL_OK;
+    }
+out:
+    if (bytes != NULL) {
+        *bytes = total;
+    }
+    free(prev);
+    free(next);
+    free(row);
+    pcre2_match_data_free(md);
+    pcl_screen_free(s);
+    pcl_castread_free(r);
+    return rc;
+}
