@@ -123,11 +123,17 @@ pcl_castsearch_run(const char *path, const pcre2_code *re,
             if (m < 0) {
                 continue;
             }
-            h = row_hash(row, n);
+            /* Rows are told apart by what matched, not the whole row: a
+             * line being typed after the match, a scrolled or redrawn
+             * row show the same match and are not new. */
+            {
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+                size_t a = ov[0] <= n ? ov[0] : n;
+                size_t b = ov[1] <= n && ov[1] >= a ? ov[1] : a;
+                h = row_hash(row + a, b - a);
+            }
             next[y] = h;
-            /* A row that matched already (a line being typed), or text
-             * shown before (scrolled, redrawn unchanged): not new. */
-            if (prev[y] == 0 && !on_screen(prev, rows, h)) {
+            if (!on_screen(prev, rows, h)) {
                 int stop = fn(ev.t_us, y, row, n, ctx);
                 if (stop != 0) {
                     rc = stop;

@@ -335,8 +335,16 @@ seek_to(struct player *p, uint64_t t_us)
             p->rec_rows = rows;
         }
     }
-    pcl_screen_paint(s, p->out);
+    {
+        int tc;
+        int tr;
+        term_size(p->o->out_fd, &tc, &tr);
+        pcl_screen_paint(s, p->out, tc, tr);
+    }
     fflush(p->out);
+    if (p->rec_cols != at.cols || p->rec_rows != at.rows) {
+        check_fit(p);
+    }
     pcl_termsafe_reset(p->safe);
     p->pos_us = t_us;
     if (p->have_ev) {
@@ -411,14 +419,17 @@ follow_done(struct player *p)
     return gone;
 }
 
-/* Handles one key press (bytes of one read). Returns 1 to quit. */
+/* Handles one key press (*used gets its length in bytes). Returns 1 to
+ * quit. */
 static int
-key(struct player *p, const uint8_t *k, size_t n, int *err)
+key(struct player *p, const uint8_t *k, size_t n, size_t *used, int *err)
 {
     int64_t step = 0;
 
     *err = PCL_OK;
+    *used = 1;
     if (n >= 3 && k[0] == 0x1b && (k[1] == '[' || k[1] == 'O')) {
+        *used = 3;
         if (k[2] == 'C') {
             step = PCL_REPLAY_SEEK_STEP;
         } else if (k[2] == 'D') {
@@ -562,12 +573,14 @@ play(struct player *p, enum pcl_replay_end *end)
                 p->o->in_fd = -1;
                 continue;
             }
-            if (key(p, k, (size_t)n, &err) == 1) {
-                *end = PCL_REPLAY_END_QUIT;
-                return PCL_OK;
-            }
-            if (err != PCL_OK) {
-                return err;
+            for (size_t i = 0, used = 0; i < (size_t)n; i += used) {
+                if (key(p, k + i, (size_t)n - i, &used, &err) == 1) {
+                    *end = PCL_REPLAY_END_QUIT;
+                    return PCL_OK;
+                }
+                if (err != PCL_OK) {
+                    return err;
+                }
             }
         }
     }

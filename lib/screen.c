@@ -300,21 +300,24 @@ same_pen(const VTermScreenCell *a, const VTermScreenCell *b)
 }
 
 void
-pcl_screen_paint(const struct pcl_screen *s, FILE *fp)
+pcl_screen_paint(const struct pcl_screen *s, FILE *fp, int max_cols,
+                 int max_rows)
 {
     VTermScreenCell prev;
     VTermPos cur;
     VTermState *st = vterm_obtain_state(s->vt);
+    int cols = max_cols > 0 && max_cols < s->cols ? max_cols : s->cols;
+    int rows = max_rows > 0 && max_rows < s->rows ? max_rows : s->rows;
     int x;
     int y;
 
     memset(&prev, 0, sizeof(prev));
     /* Reset the pen, clear, home; hide the cursor while drawing. */
     fputs("\033[0m\033[?25l\033[H\033[2J", fp);
-    for (y = 0; y < s->rows; y++) {
+    for (y = 0; y < rows; y++) {
         bool pen_set = false;
         fprintf(fp, "\033[%d;1H", y + 1);
-        for (x = 0; x < s->cols; x++) {
+        for (x = 0; x < cols; x++) {
             VTermPos pos = { .row = y, .col = x };
             VTermScreenCell c;
             char text[VTERM_MAX_CHARS_PER_CELL * 4 + 1];
@@ -326,6 +329,9 @@ pcl_screen_paint(const struct pcl_screen *s, FILE *fp)
             }
             if (c.chars[0] == 0 && x > 0 && c.width == 0) {
                 continue;
+            }
+            if (c.width == 2 && x + 1 >= cols) {
+                break; /* half a wide character does not fit */
             }
             if (!pen_set || !same_pen(&c, &prev)) {
                 fputs("\033[0", fp);
@@ -367,6 +373,8 @@ pcl_screen_paint(const struct pcl_screen *s, FILE *fp)
         }
     }
     vterm_state_get_cursorpos(st, &cur);
+    cur.row = cur.row < rows ? cur.row : rows - 1;
+    cur.col = cur.col < cols ? cur.col : cols - 1;
     fprintf(fp, "\033[0m\033[%d;%dH%s", cur.row + 1, cur.col + 1,
             s->cursor_visible ? "\033[?25h" : "");
 }

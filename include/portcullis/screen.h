@@ -53,9 +53,11 @@ bool pcl_screen_take_dirty(struct pcl_screen *s, int *first, int *last);
 /*
  * Writes to fp the escape sequences (ECMA-48 SGR and cursor moves only)
  * that draw the screen as it is, colours and attributes included, from
- * the top left of a terminal at least as large, and place the cursor.
- * Only drawing sequences: safe for the analyst's terminal.
+ * the top left, clipped to max_cols x max_rows (0: not clipped), and
+ * place the cursor. Only drawing sequences: safe for the analyst's
+ * terminal.
  */
-void pcl_screen_paint(const struct pcl_screen *s, FILE *fp);
+void pcl_screen_paint(const struct pcl_screen *s, FILE *fp, int max_cols,
+                      int max_rows);
 
 #endif /* PCL_SCREEN_H */
