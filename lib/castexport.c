@@ -392,7 +392,7 @@ pcl_castexport_html(const char *path, const char *player_dir, FILE *out,
     }
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
           "<meta http-equiv=\"Content-Security-Policy\" content=\""
-          "default-src 'none'; script-src 'unsafe-inline'; "
+          "default-src 'none'; script-src 'unsafe-inline' 'wasm-unsafe-eval'; "
           "style-src 'unsafe-inline'; img-src data:; font-src data:\">\n"
           "<title>session recording</title>\n<style>",
           out);
