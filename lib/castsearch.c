@@ -38,6 +38,24 @@ on_screen(const uint64_t *hashes, int rows, uint64_t h)
     return false;
 }
 
+struct moved {
+    uint64_t *prev;
+    int rows;
+};
+
+/* A scroll moved rows: their hashes move with them. */
+static void
+on_move(int dest, int src, int n, void *ctx)
+{
+    struct moved *m = ctx;
+
+    if (m->prev == NULL || dest < 0 || src < 0 || n <= 0 ||
+        dest + n > m->rows || src + n > m->rows) {
+        return;
+    }
+    memmove(m->prev + dest, m->prev + src, (size_t)n * sizeof(*m->prev));
+}
+
 int
 pcl_castsearch_run(const char *path, const pcre2_code *re,
                    pcl_castsearch_fn fn, void *ctx, uint64_t *bytes,
@@ -52,6 +70,7 @@ pcl_castsearch_run(const char *path, const pcre2_code *re,
     char *row = NULL;
     size_t rowcap = 0;
     uint64_t total = 0;
+    struct moved mv = { NULL, 0 };
     int cols;
     int rows;
     int rc;
@@ -71,6 +90,7 @@ pcl_castsearch_run(const char *path, const pcre2_code *re,
     }
     rows = 0;
     cols = 0;
+    pcl_screen_on_move(s, on_move, &mv);
     while ((rc = pcl_castread_next(r, &ev, why, whylen)) == 1) {
         int c;
         int w;
@@ -109,6 +129,8 @@ pcl_castsearch_run(const char *path, const pcre2_code *re,
             rowcap = (size_t)c * 24 + 1;
             cols = c;
             rows = w;
+            mv.prev = prev;
+            mv.rows = rows;
         }
         if (!pcl_screen_take_dirty(s, &first, &last)) {
             continue;

@@ -22,6 +22,8 @@ struct pcl_screen {
     bool cursor_visible;
     pcl_screen_line_fn on_scroll;
     void *on_scroll_ctx;
+    pcl_screen_move_fn on_move;
+    void *on_move_ctx;
 };
 
 static void
@@ -39,6 +41,20 @@ static int
 cb_damage(VTermRect r, void *user)
 {
     mark(user, r.start_row, r.end_row - 1);
+    return 1;
+}
+
+static int
+cb_moverect(VTermRect dest, VTermRect src, void *user)
+{
+    struct pcl_screen *s = user;
+
+    if (s->on_move == NULL || dest.start_col != 0 || src.start_col != 0 ||
+        dest.end_col != s->cols || src.end_col != s->cols) {
+        return 0; /* libvterm then reports the area damaged */
+    }
+    s->on_move(dest.start_row, src.start_row, dest.end_row - dest.start_row,
+               s->on_move_ctx);
     return 1;
 }
 
@@ -141,6 +157,7 @@ cb_pushline(int cols, const VTermScreenCell *cells, void *user)
 
 static const VTermScreenCallbacks callbacks = {
     .damage = cb_damage,
+    .moverect = cb_moverect,
     .settermprop = cb_settermprop,
     .sb_pushline = cb_pushline,
 };
@@ -172,7 +189,7 @@ pcl_screen_new(int cols, int rows, struct pcl_screen **out)
     vterm_set_utf8(s->vt, 1);
     s->vs = vterm_obtain_screen(s->vt);
     vterm_screen_set_callbacks(s->vs, &callbacks, s);
-    vterm_screen_set_damage_merge(s->vs, VTERM_DAMAGE_ROW);
+    vterm_screen_set_damage_merge(s->vs, VTERM_DAMAGE_SCROLL);
     vterm_screen_enable_altscreen(s->vs, 1);
     vterm_screen_reset(s->vs, 1);
     *out = s;
@@ -221,6 +238,13 @@ pcl_screen_on_scroll(struct pcl_screen *s, pcl_screen_line_fn fn, void *ctx)
 {
     s->on_scroll = fn;
     s->on_scroll_ctx = ctx;
+}
+
+void
+pcl_screen_on_move(struct pcl_screen *s, pcl_screen_move_fn fn, void *ctx)
+{
+    s->on_move = fn;
+    s->on_move_ctx = ctx;
 }
 
 size_t

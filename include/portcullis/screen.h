@@ -16,6 +16,10 @@ struct pcl_screen;
 typedef void (*pcl_screen_line_fn)(const char *text, size_t len,
                                    void *ctx);
 
+/* Called when rows [src, src + n) moved, unchanged, to [dest, dest + n)
+ * (a scroll): they are not reported dirty. */
+typedef void (*pcl_screen_move_fn)(int dest, int src, int n, void *ctx);
+
 /* Creates a blank screen of cols x rows (1..10000). Returns 0 with *out
  * owned by the caller (pcl_screen_free), PCL_ERR_INVAL or PCL_ERR_NOMEM. */
 int pcl_screen_new(int cols, int rows, struct pcl_screen **out);
@@ -35,6 +39,11 @@ void pcl_screen_size(const struct pcl_screen *s, int *cols, int *rows);
 /* Sets the callback for lines scrolled off the top; NULL clears it. */
 void pcl_screen_on_scroll(struct pcl_screen *s, pcl_screen_line_fn fn,
                           void *ctx);
+
+/* Sets the callback for whole rows moved by a scroll; NULL clears it
+ * (moved rows are then reported dirty). */
+void pcl_screen_on_move(struct pcl_screen *s, pcl_screen_move_fn fn,
+                        void *ctx);
 
 /*
  * Writes the text of row (0-based) as UTF-8 into buf (cap bytes, always
