@@ -157,7 +157,7 @@ pcl_sessquery_escape(const char *src, char *dst, size_t cap)
     }
     while (*s != '\0') {
         size_t n = utf8_len(s);
-        char tmp[8];
+        char tmp[16];
         size_t k;
 
         if (n == 0 || s[0] < 0x20 || s[0] == 0x7f ||
