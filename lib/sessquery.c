@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -35,10 +37,13 @@ pcl_sessquery_run(const char *path, const struct pcl_sessquery_filter *f,
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
+    struct stat sb;
     int rc = PCL_ERR_IO;
     int s;
 
-    if (access(path, F_OK) != 0) {
+    /* stat, not access: a set-group-id caller reads it with its effective
+     * group. */
+    if (stat(path, &sb) != 0) {
         pcl_err_why(why, whylen, "%s: %s", path, strerror(errno));
         return PCL_ERR_NOTFOUND;
     }
@@ -193,4 +198,44 @@ pcl_sessquery_escape(const char *src, char *dst, size_t cap)
     }
     dst[o] = '\0';
     return dst;
+}
+
+void
+pcl_sessquery_print_heading(FILE *fp)
+{
+    fprintf(fp, "%-32s  %-20s  %-8s %-12s %-12s %-5s %s\n", "SESSION",
+            "START (UTC)", "STATE", "USER", "TARGET", "EXIT", "COMMAND");
+}
+
+void
+pcl_sessquery_print_row(FILE *fp, const struct pcl_sessquery_row *r)
+{
+    char when[32];
+    char id[40];
+    char user[64];
+    char target[64];
+    char cmd[256];
+    char exitb[24];
+    struct tm tm;
+    time_t t = (time_t)r->start;
+
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (r->has_exit) {
+        snprintf(exitb, sizeof(exitb), "%d", r->exit_status);
+    } else if (r->exit_signal != NULL) {
+        char sig[20];
+        snprintf(exitb, sizeof(exitb), "SIG%s",
+                 pcl_sessquery_escape(r->exit_signal, sig, sizeof(sig)));
+    } else {
+        snprintf(exitb, sizeof(exitb), "%s", r->has_end ? "-" : "live");
+    }
+    fprintf(fp, "%-32s  %s  %-8s %-12s %-12s %-5s %s\n",
+            pcl_sessquery_escape(r->session_id, id, sizeof(id)), when,
+            r->has_end ? "ended" : "running",
+            pcl_sessquery_escape(r->user, user, sizeof(user)),
+            pcl_sessquery_escape(r->target, target, sizeof(target)), exitb,
+            r->command != NULL
+                ? pcl_sessquery_escape(r->command, cmd, sizeof(cmd))
+                : "(shell)");
 }

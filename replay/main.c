@@ -406,12 +406,7 @@ static int
 list_row(const struct pcl_sessquery_row *r, void *arg)
 {
     struct list_ctx *l = arg;
-    char when[32];
-    struct tm tm;
-    time_t t = (time_t)r->start;
 
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
     l->n++;
     if (l->json) {
         json_object *o = json_object_new_object();
@@ -434,28 +429,7 @@ list_row(const struct pcl_sessquery_row *r, void *arg)
         json_object_object_add(o, "recording", jstr(r->recording));
         json_object_array_add(l->arr, o);
     } else {
-        char id[40];
-        char user[64];
-        char target[64];
-        char cmd[256];
-        char exitb[24];
-
-        if (r->has_exit) {
-            snprintf(exitb, sizeof(exitb), "%d", r->exit_status);
-        } else if (r->exit_signal != NULL) {
-            snprintf(exitb, sizeof(exitb), "SIG%.16s", r->exit_signal);
-        } else {
-            snprintf(exitb, sizeof(exitb), "%s", r->has_end ? "-" : "live");
-        }
-        printf("%-32s  %s  %-8s %-12s %-12s %-5s %s\n",
-               pcl_sessquery_escape(r->session_id, id, sizeof(id)), when,
-               r->has_end ? "ended" : "running",
-               pcl_sessquery_escape(r->user, user, sizeof(user)),
-               pcl_sessquery_escape(r->target, target, sizeof(target)),
-               exitb,
-               r->command != NULL
-                   ? pcl_sessquery_escape(r->command, cmd, sizeof(cmd))
-                   : "(shell)");
+        pcl_sessquery_print_row(stdout, r);
     }
     return 0;
 }
@@ -545,8 +519,7 @@ cmd_list(struct ctx *c, int argc, char **argv)
     if (l.json) {
         l.arr = json_object_new_array();
     } else {
-        printf("%-32s  %-20s  %-8s %-12s %-12s %-5s %s\n", "SESSION",
-               "START (UTC)", "STATE", "USER", "TARGET", "EXIT", "COMMAND");
+        pcl_sessquery_print_heading(stdout);
     }
     rc = pcl_sessquery_run(index_path(c), &f, list_row, &l, why,
                            sizeof(why));

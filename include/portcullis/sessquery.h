@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Filters; NULL or "unset" fields do not filter. Strings borrowed. */
 struct pcl_sessquery_filter {
@@ -66,5 +67,13 @@ int pcl_sessquery_run(const char *path,
  * dst.
  */
 char *pcl_sessquery_escape(const char *src, char *dst, size_t cap);
+
+/* Writes the heading of the session table to fp. */
+void pcl_sessquery_print_heading(FILE *fp);
+
+/* Writes one row of the session table to fp: id, start (UTC), state,
+ * user, target, exit status, command; every value escaped
+ * (pcl_sessquery_escape) and cut to its column's width or 200 bytes. */
+void pcl_sessquery_print_row(FILE *fp, const struct pcl_sessquery_row *r);
 
 #endif /* PCL_SESSQUERY_H */
