@@ -81,13 +81,7 @@ pcl_castexport_text(const char *path, FILE *out, char *why, size_t whylen)
     }
     pcl_screen_on_scroll(s, text_line, out);
     while ((rc = pcl_castread_next(r, &ev, why, whylen)) == 1) {
-        if (ev.code == 'o') {
-            pcl_screen_feed(s, ev.data, ev.len);
-        } else if (ev.code == 'r' &&
-                   pcl_castread_parse_size(ev.data, ev.len, &cols, &rows) ==
-                       PCL_OK) {
-            pcl_screen_resize(s, cols, rows);
-        }
+        (void)pcl_screen_event(s, ev.code, ev.data, ev.len);
     }
     if (rc < 0) {
         goto out;

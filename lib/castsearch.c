@@ -98,14 +98,10 @@ pcl_castsearch_run(const char *path, const pcre2_code *re,
         int last;
         int y;
 
-        if (ev.code == 'r' &&
-            pcl_castread_parse_size(ev.data, ev.len, &c, &w) == PCL_OK) {
-            pcl_screen_resize(s, c, w);
-        }
+        (void)pcl_screen_event(s, ev.code, ev.data, ev.len);
         if (ev.code != 'o') {
             continue;
         }
-        pcl_screen_feed(s, ev.data, ev.len);
         total += ev.len;
         pcl_screen_size(s, &c, &w);
         if (c != cols || w != rows) {

@@ -308,9 +308,6 @@ seek_to(struct player *p, uint64_t t_us)
     p->rec_rows = at.rows;
     p->have_ev = false;
     for (;;) {
-        int cols;
-        int rows;
-
         rc = pcl_castread_next(p->r, &ev, p->why, p->whylen);
         if (rc < 0) {
             goto out;
@@ -325,14 +322,8 @@ seek_to(struct player *p, uint64_t t_us)
             }
             break;
         }
-        if (ev.code == 'o') {
-            pcl_screen_feed(s, ev.data, ev.len);
-        } else if (ev.code == 'r' &&
-                   pcl_castread_parse_size(ev.data, ev.len, &cols, &rows) ==
-                       PCL_OK) {
-            pcl_screen_resize(s, cols, rows);
-            p->rec_cols = cols;
-            p->rec_rows = rows;
+        if (pcl_screen_event(s, ev.code, ev.data, ev.len)) {
+            pcl_screen_size(s, &p->rec_cols, &p->rec_rows);
         }
     }
     {

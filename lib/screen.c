@@ -8,6 +8,7 @@
 
 #include <vterm.h>
 
+#include "portcullis/castread.h"
 #include "portcullis/err.h"
 
 #define SIZE_MAX_CELLS 10000
@@ -224,6 +225,24 @@ pcl_screen_resize(struct pcl_screen *s, int cols, int rows)
     s->cols = cols;
     s->rows = rows;
     mark(s, 0, rows - 1);
+}
+
+bool
+pcl_screen_event(struct pcl_screen *s, char code, const uint8_t *data,
+                 size_t len)
+{
+    int cols;
+    int rows;
+
+    if (code == 'o') {
+        pcl_screen_feed(s, data, len);
+    } else if (code == 'r' &&
+               pcl_castread_parse_size(data, len, &cols, &rows) == PCL_OK &&
+               (cols != s->cols || rows != s->rows)) {
+        pcl_screen_resize(s, cols, rows);
+        return true;
+    }
+    return false;
 }
 
 void

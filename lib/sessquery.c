@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "portcullis/err.h"
+#include "portcullis/parse.h"
 
 #define SELECT_SQL                                                           \
     "SELECT session_id, user, source, target, account, command, rule,"      \
@@ -120,34 +121,6 @@ out:
     return rc;
 }
 
-/* Length of a valid UTF-8 sequence at s (RFC 3629), or 0. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80) {
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
-    }
-    if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-            (s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] > 0x9f)) {
-            return 0;
-        }
-        return 3;
-    }
-    if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 ||
-            (s[3] & 0xc0) != 0x80 || (s[0] == 0xf0 && s[1] < 0x90) ||
-            (s[0] == 0xf4 && s[1] > 0x8f)) {
-            return 0;
-        }
-        return 4;
-    }
-    return 0;
-}
-
 char *
 pcl_sessquery_escape(const char *src, char *dst, size_t cap)
 {
@@ -161,7 +134,7 @@ pcl_sessquery_escape(const char *src, char *dst, size_t cap)
         s = (const unsigned char *)"-";
     }
     while (*s != '\0') {
-        size_t n = utf8_len(s);
+        size_t n = pcl_utf8_len(s);
         char tmp[16];
         size_t k;
 

@@ -33,6 +33,12 @@ void pcl_screen_feed(struct pcl_screen *s, const uint8_t *data, size_t len);
 /* Changes the size (a recorded "r" event); out of range is ignored. */
 void pcl_screen_resize(struct pcl_screen *s, int cols, int rows);
 
+/* Applies one asciicast event (portcullis-cast(5)): "o" output is fed,
+ * "r" ("COLSxROWS") resizes, other codes change nothing. Returns true
+ * when the size changed. */
+bool pcl_screen_event(struct pcl_screen *s, char code, const uint8_t *data,
+                      size_t len);
+
 /* Current size. */
 void pcl_screen_size(const struct pcl_screen *s, int *cols, int *rows);
 
