@@ -270,10 +270,8 @@ size_t
 pcl_screen_row_text(const struct pcl_screen *s, int row, char *buf,
                     size_t cap)
 {
-    VTermScreenCell cells[256] = { 0 };
-    VTermScreenCell *cp = cells;
+    VTermRect rect;
     size_t n;
-    int x;
 
     if (cap == 0) {
         return 0;
@@ -282,22 +280,27 @@ pcl_screen_row_text(const struct pcl_screen *s, int row, char *buf,
     if (row < 0 || row >= s->rows) {
         return 0;
     }
-    if (s->cols > 256) {
-        cp = calloc((size_t)s->cols, sizeof(*cp));
-        if (cp == NULL) {
-            return 0;
+    rect.start_row = row;
+    rect.end_row = row + 1;
+    rect.start_col = 0;
+    rect.end_col = s->cols;
+    /* libvterm writes UTF-8, blanks only before later text; it returns
+     * the length the whole row needs, which may exceed what fits. */
+    n = vterm_screen_get_text(s->vs, buf, cap - 1, rect);
+    if (n > cap - 1) {
+        /* Cut: drop the last character, which may be incomplete. */
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)buf[n - 1] & 0xc0) == 0x80) {
+            n--;
+        }
+        if (n > 0 && ((unsigned char)buf[n - 1] & 0x80) != 0) {
+            n--;
         }
     }
-    for (x = 0; x < s->cols; x++) {
-        VTermPos pos = { .row = row, .col = x };
-        if (!vterm_screen_get_cell(s->vs, pos, &cp[x])) {
-            memset(&cp[x], 0, sizeof(cp[x]));
-        }
+    while (n > 0 && buf[n - 1] == ' ') {
+        n--;
     }
-    n = cells_text(cp, s->cols, buf, cap);
-    if (cp != cells) {
-        free(cp);
-    }
+    buf[n] = '\0';
     return n;
 }
 
