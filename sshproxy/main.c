@@ -1000,7 +1000,7 @@ found_recording(const struct pcl_sessquery_row *r, void *ctx)
 
 /*
  * `ssh bastion sessions` and `ssh -t bastion replay ID [--at TIME]
- * [-s SPEED]`, for users whose [role] allows them: read from the session
+ * [-s SPEED] [--follow]`, for users whose [role] allows them: read from the session
  * index and the recordings with the group privilege the proxy still
  * holds (both are group-only), nothing written; the recorded bytes go
  * through the player's safety filter, never raw. Audited as decisions.
@@ -1054,13 +1054,18 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
     o.speed = 1.0;
     o.in_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
     o.out_fd = STDOUT_FILENO;
-    for (size_t i = 1; i + 1 < nw; i += 2) {
+    for (size_t i = 1; i < nw; i += 2) {
         char *e = NULL;
-        if (strcmp(words[i], "--at") == 0 &&
+        if (strcmp(words[i], "--follow") == 0) {
+            o.follow = true;
+            i--;
+            continue;
+        }
+        if (i + 1 < nw && strcmp(words[i], "--at") == 0 &&
             pcl_replay_parse_time(words[i + 1], &o.at_us) == PCL_OK) {
             continue;
         }
-        if (strcmp(words[i], "-s") == 0) {
+        if (i + 1 < nw && strcmp(words[i], "-s") == 0) {
             o.speed = strtod(words[i + 1], &e);
             if (*e == '\0' && o.speed >= 1.0 / 64 && o.speed <= 64) {
                 continue;
@@ -1069,11 +1074,11 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
         nw = 0; /* anything else: usage */
         break;
     }
-    if (nw == 0 || nw % 2 == 0 || strlen(words[0]) < 6 ||
+    if (nw == 0 || strlen(words[0]) < 6 ||
         strlen(words[0]) > 32 ||
         strspn(words[0], "0123456789abcdef") != strlen(words[0])) {
         tell("usage: ssh -t BASTION replay SESSION-ID [--at TIME] "
-             "[-s SPEED]");
+             "[-s SPEED] [--follow]");
         return EXIT_USAGE;
     }
     f.session_id = words[0];

@@ -51,6 +51,23 @@ expect_eq "exit status ($(cat "$T/r.err"))" 0 "$?"
 expect_match "recorded text" 'replayed through the bastion' "$(cat "$T/r.out")"
 expect_nomatch "no title sequence" 'EVILTITLE' "$(cat "$T/r.out")"
 
+trace "replay --follow: a running session watched through the bastion to its end"
+bssh "$USER_A" db01 -- sh -c "'echo live one; sleep 3; echo live two; sleep 1'" \
+    < /dev/null > "$T/live.out" 2>&1 &
+live_pid=$!
+for i in $(seq 1 50); do
+    LIVE=$(pcl_recordings | tail -n 1)
+    [ "$LIVE" != "$REC" ] && grep -q 'live one' "$LIVE" 2>/dev/null && break
+    sleep 0.1
+done
+[ "$LIVE" != "$REC" ] || fatal "the live session left no recording"
+start=$(date +%s)
+bssh "$USER_A" -tt replay "$(basename "$LIVE" .cast)" --follow < /dev/null > "$T/f.out" 2> "$T/f.err"
+expect_eq "exit status ($(cat "$T/f.err"))" 0 "$?"
+expect_match "the line written while following" 'live two' "$(cat "$T/f.out")"
+[ $(( $(date +%s) - start )) -ge 2 ] || fail "follow ended before the session did"
+wait "$live_pid"
+
 trace "replay: a malformed or unknown id"
 bssh "$USER_A" replay 'x;id' < /dev/null > /dev/null 2> "$T/u.err"
 expect_eq "malformed: exit status" 64 "$?"
