@@ -62,6 +62,7 @@ def until_output(argv, marker, timeout=120):
     found = None
     hwm = 0
     while time.monotonic() - start < timeout:
+        hwm = max(hwm, vmhwm(pid))
         r, _, _ = select.select([fd], [], [], 0.5)
         if r:
             try:
@@ -74,7 +75,8 @@ def until_output(argv, marker, timeout=120):
             if marker in buf:
                 found = time.monotonic() - start
                 break
-    hwm = vmhwm(pid)
+    time.sleep(0.1)
+    hwm = max(hwm, vmhwm(pid))
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     os.close(fd)
