@@ -243,6 +243,60 @@ test_locate(void **state)
     pcl_castread_free(r);
 }
 
+/* Random lines after a valid header: every call returns an event, the
+ * end, or an error; never a crash (ASan builds check the memory). */
+static void
+test_garbage(void **state)
+{
+    static const char *const pieces[] = {
+        "[", "]", "\"", "\\u", "\\ud800", "0.5", "-1", "1e999", ",",
+        " ", "\"o\"", "\"r\"", "\"x\"", "{", "}", "null", "\"80x24\"",
+        "\\", "#", "\xff", "\xc3", "\t", "999999999999999999999",
+    };
+    struct pcl_castread_event ev;
+    struct pcl_castread_mark at;
+    char path[256];
+    char why[256];
+    uint32_t x = 7;
+    int round;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/garbage.cast", dir);
+    for (round = 0; round < 50; round++) {
+        struct pcl_castread *r = NULL;
+        FILE *fp = fopen(path, "w");
+        int i;
+        int rc;
+
+        assert_non_null(fp);
+        fputs(round % 2 ? "{\"version\": 3, \"term\": {\"cols\": 5, "
+                          "\"rows\": 2}}\n"
+                        : "{\"version\": 2, \"width\": 5, \"height\": 2}\n",
+              fp);
+        for (i = 0; i < 200; i++) {
+            int k;
+            int n;
+            x = x * 1103515245 + 12345;
+            n = (int)(x >> 16) % 8;
+            for (k = 0; k < n; k++) {
+                x = x * 1103515245 + 12345;
+                fputs(pieces[(x >> 16) % (sizeof(pieces) / sizeof(pieces[0]))],
+                      fp);
+            }
+            fputc('\n', fp);
+        }
+        fclose(fp);
+        assert_int_equal(pcl_castread_open(path, &r, why, sizeof(why)),
+                         PCL_OK);
+        (void)pcl_castread_locate(r, 1000000, 100, &at, NULL);
+        do {
+            rc = pcl_castread_next(r, &ev, why, sizeof(why));
+        } while (rc == 1 || rc == PCL_ERR_SYNTAX);
+        assert_int_equal(rc, 0);
+        pcl_castread_free(r);
+    }
+}
+
 static void
 test_times(void **state)
 {
@@ -305,6 +359,7 @@ main(void)
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_growing),
         cmocka_unit_test(test_locate),
+        cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_escape),
     };
