@@ -225,7 +225,8 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
                 t->hold[t->nhold++] = b;
                 t->st = CSI;
             } else if (b == ']' || b == 'P' || b == '_' || b == '^' ||
-                       b == 'X') {
+                       b == 'X' || b == 'k') {
+                /* ESC k is screen's and tmux's title string. */
                 t->dropped++;
                 t->st = STRING;
             } else if (b >= 0x20 && b <= 0x2f) {

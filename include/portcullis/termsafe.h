@@ -28,7 +28,8 @@ void pcl_termsafe_reset(struct pcl_termsafe *t);
  * Filters len bytes of recorded output into out, which must hold
  * len + PCL_TERMSAFE_HOLD bytes; a sequence cut at the end is held and
  * completed by the next call. Dropped: OSC (titles, OSC 52 clipboard,
- * OSC 8 links, colour queries), DCS, APC, PM, SOS strings; C1 controls
+ * OSC 8 links, colour queries), DCS, APC, PM, SOS strings and the
+ * ESC k title string of screen and tmux; C1 controls
  * (UTF-8 U+0080..U+009F); ENQ; DECID; device attribute, status, mode
  * (DECRQM) and terminal parameter requests; window operations (CSI t);
  * media copy; mouse, focus and bracketed-paste modes; keyboard lock and

@@ -34,6 +34,7 @@ tm -f /dev/null new-session -d -s boot -x 80 -y 24 "sleep 600" ||
 PCL_PIDS+=("$(tm display -p -t boot '#{pid}')")
 tm set -g set-clipboard on
 tm set -g history-limit 0
+tm set -g allow-rename on
 
 # run NAME COLSxROWS CMD...: a window running CMD then "REPLAY-END rc".
 run() {
@@ -143,7 +144,7 @@ expect_match "warning after a seek past the r event" 'recording is 132x50' "$out
 trace "safety: title and OSC 52 clipboard in a recording do not reach the terminal"
 cat > "$T/evil.cast" <<'EOF'
 {"version": 2, "width": 80, "height": 24}
-[0.1, "o", "\u001b]2;EVILTITLE\u0007\u001b]52;c;RVZJTENMSVA=\u0007\u001b]8;;http://evil.example/\u0007link\u001b]8;;\u0007 \u001b[5n\u001b[c\u001bP+q544e\u001b\\visible text\r\n"]
+[0.1, "o", "\u001bkEVILNAME\u001b\\\u001b]2;EVILTITLE\u0007\u001b]52;c;RVZJTENMSVA=\u0007\u001b]8;;http://evil.example/\u0007link\u001b]8;;\u0007 \u001b[5n\u001b[c\u001bP+q544e\u001b\\visible text\r\n"]
 EOF
 run evil 80x24 "$REPLAY" "$T/evil.cast"
 out=$(wait_for evil 'REPLAY-END' 4)
@@ -151,11 +152,19 @@ expect_match "text drawn" 'link visible text' "$out"
 expect_match "the analyst is told" 'control sequences that act on the terminal were not passed' "$out"
 expect_nomatch "no title" 'EVILTITLE' "$(tm display -p -t evil '#{pane_title}')"
 expect_eq "no clipboard" "" "$(tm list-buffers 2>/dev/null)"
+wins=$(tm list-windows -F '#{window_name}')
+expect_match "the window keeps its name (ESC k dropped)" '^evil$' "$wins"
+expect_nomatch "no window named by the recording" 'EVILNAME' "$wins"
 expect_nomatch "no answer typed back" '0n|\?[0-9;]*c' "$out"
 run evilraw 80x24 "$REPLAY" --raw "$T/evil.cast"
-wait_for evilraw 'REPLAY-END' 4 > /dev/null
-expect_match "--raw passes the title (the check can see it)" 'EVILTITLE' \
-    "$(tm display -p -t evilraw '#{pane_title}')"
+# ESC k renames the window itself: look for it among all windows.
+for i in $(seq 1 40); do
+    raw=$(tm list-windows -F '#{window_name}|#{pane_title}')
+    printf '%s\n' "$raw" | grep -q '^EVILNAME|EVILTITLE$' && break
+    sleep 0.1
+done
+expect_match "--raw passes the title and ESC k (the checks can see them)" \
+    '^EVILNAME\|EVILTITLE$' "$raw"
 expect_match "--raw passes OSC 52" 'EVILCLIP' "$(tm show-buffer 2>/dev/null)"
 
 trace "asciicast v3 and a cast recorded by asciinema itself play"

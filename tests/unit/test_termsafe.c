@@ -43,6 +43,7 @@ static const struct tcase cases[] = {
     { "XTVERSION", "\033[>0qq", "q", 1 },
     { "DECSCUSR kept", "\033[2 q", "\033[2 q", 0 },
     { "DECID", "\033Zq", "q", 1 },
+    { "screen/tmux title (ESC k)", "\033kEVIL\033\\q", "q", 1 },
     { "ENQ answerback", "a\005b", "ab", 1 },
     { "mouse modes removed, others kept", "\033[?1000;25;1006h",
       "\033[?25h", 2 },
