@@ -10,7 +10,7 @@
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
-pcl_require_cmd tmux script jq
+pcl_require_cmd tmux script jq asciinema
 REPLAY=$top_builddir/replay/portcullis-replay
 REC_BIN=$top_builddir/recorder/portcullis-rec
 MKINDEX=$top_builddir/tests/tools/mkindex
