@@ -144,8 +144,8 @@ pcl_parse_list(const char *s, int (*fn)(const char *item, void *ctx),
 
 /* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no
  * surrogates, at most U+10FFFF), or 0 when the bytes there are not one. */
-static size_t
-utf8_len(const unsigned char *s)
+size_t
+pcl_utf8_len(const unsigned char *s)
 {
     if (s[0] < 0x80) {
         return 1;
@@ -189,7 +189,7 @@ pcl_utf8_clean(const char *v)
         return NULL;
     }
     while (i < n) {
-        size_t l = utf8_len(s + i);
+        size_t l = pcl_utf8_len(s + i);
         if (l == 0) {
             memcpy(out + j, "\xEF\xBF\xBD", 3);
             j += 3;

@@ -87,7 +87,26 @@ struct pcl_target {
     int seen_line[16];
 };
 
+/* [role NAME]: who (members, as allow entries) may use which built-in
+ * verbs of the proxy (may, a bit set of role_verbs). */
+struct role {
+    char *name;
+    int line;
+    struct allow_entry *members;
+    size_t nmembers;
+    unsigned may;
+    int seen_members;
+    int seen_may;
+};
+
+/* Verbs a role may grant; the bit of each is its index. */
+static const char *const role_verbs[] = {
+    "replay", "sessions", NULL,
+};
+
 struct pcl_policy {
+    struct role *roles;
+    size_t nroles;
     char *path;
     struct pcl_target **targets;
     size_t ntargets;
@@ -106,6 +125,9 @@ static const char *const target_keys[] = {
 };
 static const char *const mask_keys[] = {
     "pattern", "replace", NULL,
+};
+static const char *const role_keys[] = {
+    "members", "may", NULL,
 };
 static const char *const default_keys[] = {
     "port", "kex", "ciphers", "macs", "host-key-algorithms",
@@ -167,6 +189,15 @@ pcl_policy_free(struct pcl_policy *p)
         free(p->masks[i].replace);
     }
     free(p->masks);
+    for (i = 0; i < p->nroles; i++) {
+        size_t k;
+        for (k = 0; k < p->roles[i].nmembers; k++) {
+            free(p->roles[i].members[k].pattern);
+        }
+        free(p->roles[i].members);
+        free(p->roles[i].name);
+    }
+    free(p->roles);
     free(p->path);
     free(p);
 }
@@ -177,9 +208,11 @@ struct load_ctx {
     struct pcl_diag *diag;
     const char *file;
     int line;
-    enum { SEC_NONE, SEC_DEFAULTS, SEC_TARGET, SEC_MASK, SEC_BAD } sec;
+    enum { SEC_NONE, SEC_DEFAULTS, SEC_TARGET, SEC_MASK, SEC_ROLE,
+           SEC_BAD } sec;
     struct pcl_target *cur;
     struct mask_rule *cur_mask;
+    struct role *cur_role;
     int defaults_seen[8];
     bool nomem;
 };
@@ -324,11 +357,12 @@ add_account(const char *item, void *vctx)
     return 0;
 }
 
+/* Parses "[!]user:GLOB" or "[!]group:GLOB" (key names the list in
+ * messages) and appends it to *list. Returns 0, or 1 after a diagnostic. */
 static int
-add_allow(const char *item, void *vctx)
+push_entry(struct load_ctx *ctx, const char *key, const char *item,
+           struct allow_entry **list, size_t *n)
 {
-    struct load_ctx *ctx = vctx;
-    struct pcl_target *t = ctx->cur;
     struct allow_entry e;
     struct allow_entry *na;
     const char *p = item;
@@ -346,13 +380,13 @@ add_allow(const char *item, void *vctx)
         p += 6;
     } else {
         pcl_diag_add(ctx->diag, ctx->file, ctx->line,
-                     "allow: \"%.64s\" is not user:PATTERN or group:PATTERN",
-                     item);
+                     "%s: \"%.64s\" is not user:PATTERN or group:PATTERN",
+                     key, item);
         return 1;
     }
     if (*p == '\0') {
         pcl_diag_add(ctx->diag, ctx->file, ctx->line,
-                     "allow: empty pattern in \"%.64s\"", item);
+                     "%s: empty pattern in \"%.64s\"", key, item);
         return 1;
     }
     e.pattern = strdup(p);
@@ -361,15 +395,112 @@ add_allow(const char *item, void *vctx)
         ctx->nomem = true;
         return 1;
     }
-    na = realloc(t->allow, (t->nallow + 1) * sizeof(*na));
+    na = realloc(*list, (*n + 1) * sizeof(*na));
     if (na == NULL) {
         free(e.pattern);
         ctx->nomem = true;
         return 1;
     }
-    na[t->nallow++] = e;
-    t->allow = na;
+    na[(*n)++] = e;
+    *list = na;
     return 0;
+}
+
+static int
+add_allow(const char *item, void *vctx)
+{
+    struct load_ctx *ctx = vctx;
+
+    return push_entry(ctx, "allow", item, &ctx->cur->allow,
+                      &ctx->cur->nallow);
+}
+
+static int
+add_member(const char *item, void *vctx)
+{
+    struct load_ctx *ctx = vctx;
+
+    return push_entry(ctx, "members", item, &ctx->cur_role->members,
+                      &ctx->cur_role->nmembers);
+}
+
+static int
+add_may(const char *item, void *vctx)
+{
+    struct load_ctx *ctx = vctx;
+    int i = key_index(role_verbs, item);
+
+    if (i < 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "may: unknown command \"%.64s\" (replay, sessions)",
+                     item);
+        return 1;
+    }
+    ctx->cur_role->may |= 1u << i;
+    return 0;
+}
+
+static bool
+role_key(struct load_ctx *ctx, const char *key, const char *value)
+{
+    struct role *r = ctx->cur_role;
+    int *seen;
+
+    if (key_index(role_keys, key) < 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "unknown key \"%.64s\" in [role %s]", key, r->name);
+        return false;
+    }
+    seen = strcmp(key, "members") == 0 ? &r->seen_members : &r->seen_may;
+    if (*seen != 0) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "%s: given twice (first on line %d)", key, *seen);
+        return false;
+    }
+    *seen = ctx->line;
+    return pcl_parse_list(value, strcmp(key, "members") == 0 ? add_member
+                                                              : add_may,
+                          ctx) == 0;
+}
+
+static bool
+new_role_section(struct load_ctx *ctx, const char *name)
+{
+    struct pcl_policy *p = ctx->p;
+    struct role *nr;
+    size_t i;
+
+    name += strspn(name, " \t");
+    if (!pcl_cmdline_is_target_name(name)) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "invalid role name \"%.64s\"", name);
+        return false;
+    }
+    for (i = 0; i < p->nroles; i++) {
+        if (strcmp(p->roles[i].name, name) == 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "role \"%s\" defined twice (first on line %d)",
+                         name, p->roles[i].line);
+            return false;
+        }
+    }
+    nr = realloc(p->roles, (p->nroles + 1) * sizeof(*nr));
+    if (nr == NULL) {
+        ctx->nomem = true;
+        return false;
+    }
+    p->roles = nr;
+    memset(&nr[p->nroles], 0, sizeof(nr[0]));
+    nr[p->nroles].name = strdup(name);
+    nr[p->nroles].line = ctx->line;
+    if (nr[p->nroles].name == NULL) {
+        ctx->nomem = true;
+        return false;
+    }
+    ctx->cur_role = &nr[p->nroles];
+    p->nroles++;
+    ctx->sec = SEC_ROLE;
+    return true;
 }
 
 static int
@@ -701,11 +832,15 @@ new_section(struct load_ctx *ctx, const char *section)
         (section[4] == ' ' || section[4] == '\t')) {
         return new_mask_section(ctx, section + 4);
     }
+    if (strncmp(section, "role", 4) == 0 &&
+        (section[4] == ' ' || section[4] == '\t')) {
+        return new_role_section(ctx, section + 4);
+    }
     if (strncmp(section, "target", 6) != 0 ||
         (section[6] != ' ' && section[6] != '\t')) {
         pcl_diag_add(ctx->diag, ctx->file, ctx->line,
                      "unknown section [%.64s] (expected [defaults], "
-                     "[target NAME] or [mask NAME])", section);
+                     "[target NAME], [mask NAME] or [role NAME])", section);
         return false;
     }
     name = section + 6;
@@ -776,6 +911,8 @@ handler(void *vctx, const char *file, int line, const char *section,
         return target_key(ctx, key, value);
     case SEC_MASK:
         return mask_key(ctx, key, value);
+    case SEC_ROLE:
+        return role_key(ctx, key, value);
     }
     return false;
 }
@@ -788,6 +925,13 @@ finish(struct load_ctx *ctx)
     size_t i;
     int a;
 
+    for (i = 0; i < p->nroles; i++) {
+        if (p->roles[i].nmembers == 0 || p->roles[i].may == 0) {
+            pcl_diag_add(ctx->diag, p->path, p->roles[i].line,
+                         "[role %s]: members and may are both required",
+                         p->roles[i].name);
+        }
+    }
     for (i = 0; i < p->nmasks; i++) {
         if (p->masks[i].pattern == NULL && p->masks[i].seen_pattern == 0) {
             pcl_diag_add(ctx->diag, p->path, p->masks[i].line,
@@ -948,13 +1092,14 @@ entry_matches(const struct allow_entry *e, const struct pcl_identity *id)
  * deciding entry or NULL (no entry matched: default deny).
  */
 static const struct allow_entry *
-match_allow(const struct pcl_target *t, const struct pcl_identity *id)
+match_entries(const struct allow_entry *list, size_t n,
+              const struct pcl_identity *id)
 {
     const struct allow_entry *first = NULL;
     size_t i;
 
-    for (i = 0; i < t->nallow; i++) {
-        const struct allow_entry *e = &t->allow[i];
+    for (i = 0; i < n; i++) {
+        const struct allow_entry *e = &list[i];
         if (!entry_matches(e, id)) {
             continue;
         }
@@ -966,6 +1111,47 @@ match_allow(const struct pcl_target *t, const struct pcl_identity *id)
         }
     }
     return first;
+}
+
+static const struct allow_entry *
+match_allow(const struct pcl_target *t, const struct pcl_identity *id)
+{
+    return match_entries(t->allow, t->nallow, id);
+}
+
+int
+pcl_policy_may(const struct pcl_policy *p, const struct pcl_identity *id,
+               const char *verb, struct pcl_decision *d)
+{
+    int bit = key_index(role_verbs, verb);
+    size_t i;
+
+    memset(d, 0, sizeof(*d));
+    d->decision = PCL_DECISION_DENY;
+    snprintf(d->rule, sizeof(d->rule), "default-deny");
+    snprintf(d->reason, sizeof(d->reason), "no role gives %.32s to %.64s",
+             verb, id->user);
+    if (bit < 0) {
+        return PCL_ERR_DENIED;
+    }
+    for (i = 0; i < p->nroles; i++) {
+        const struct role *r = &p->roles[i];
+        const struct allow_entry *e;
+
+        if ((r->may & (1u << bit)) == 0) {
+            continue;
+        }
+        e = match_entries(r->members, r->nmembers, id);
+        if (e == NULL || e->negate) {
+            continue;
+        }
+        d->decision = PCL_DECISION_ALLOW;
+        snprintf(d->rule, sizeof(d->rule), "%s:%d", p->path, e->line);
+        snprintf(d->reason, sizeof(d->reason), "role %.64s gives %.32s",
+                 r->name, verb);
+        return PCL_OK;
+    }
+    return PCL_ERR_DENIED;
 }
 
 int
@@ -1100,6 +1286,9 @@ pcl_policy_foreach_key(void (*fn)(const char *section, const char *key,
     }
     for (i = 0; mask_keys[i] != NULL; i++) {
         fn("mask", mask_keys[i], ctx);
+    }
+    for (i = 0; role_keys[i] != NULL; i++) {
+        fn("role", role_keys[i], ctx);
     }
 }
 

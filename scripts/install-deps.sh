@@ -14,7 +14,13 @@ PACKAGES=(
     mandoc rsync expect jq python3 procps passwd coreutils
     asciinema util-linux libsqlite3-dev
     libcap-ng-dev libcap2-bin auditd
+    libvterm-dev tmux chromium
 )
+# portcullis-replay's HTML export runs `npm ci` at build time. A node from
+# elsewhere (NodeSource) brings its own npm and conflicts with Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+    PACKAGES+=(nodejs npm)
+fi
 
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: run as root (apt-get install)" >&2

@@ -35,6 +35,8 @@
 #include "portcullis/recorder.h"
 #include "portcullis/relay.h"
 #include "portcullis/sessindex.h"
+#include "portcullis/replay.h"
+#include "portcullis/sessquery.h"
 #include "portcullis/sshconn.h"
 #include "portcullis/vault.h"
 
@@ -1085,12 +1087,145 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     }
 }
 
+/* ---------------------------------------------------- replay, sessions */
+
+static int
+print_session(const struct pcl_sessquery_row *r, void *ctx)
+{
+    (void)ctx;
+    pcl_sessquery_print_row(stdout, r);
+    return 0;
+}
+
+struct found_rec {
+    char path[PATH_MAX];
+    int n;
+};
+
+static int
+found_recording(const struct pcl_sessquery_row *r, void *ctx)
+{
+    struct found_rec *f = ctx;
+
+    if (++f->n == 1 && r->recording != NULL) {
+        snprintf(f->path, sizeof(f->path), "%s", r->recording);
+    }
+    return 0;
+}
+
+/*
+ * `ssh bastion sessions` and `ssh -t bastion replay ID [--at TIME]
+ * [-s SPEED] [--follow]`, for users whose [role] allows them: read from the session
+ * index and the recordings with the group privilege the proxy still
+ * holds (both are group-only), nothing written; the recorded bytes go
+ * through the player's safety filter, never raw. Audited as decisions.
+ */
+static int
+run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
+{
+    struct pcl_sessquery_filter f;
+    struct pcl_decision d;
+    struct pcl_replay_opts o;
+    enum pcl_replay_end end;
+    struct found_rec fr;
+    char args[256] = "";
+    char why[512] = "";
+    char *words[8];
+    char *save = NULL;
+    size_t nw = 0;
+    int rc;
+
+    rc = pcl_policy_may(px->policy, &px->id, cl->verb, &d);
+    if (emit_decision(px, NULL, NULL, px->env.original_command,
+                      rc == PCL_OK, d.rule, d.reason) != PCL_OK ||
+        rc != PCL_OK) {
+        tell("'%s' is not allowed for you on this bastion", cl->verb);
+        return EXIT_DENIED;
+    }
+    if (px->conf->rec_index[0] == '\0') {
+        tell("this bastion keeps no session index");
+        return EXIT_CONFIG;
+    }
+    memset(&f, 0, sizeof(f));
+    if (strcmp(cl->verb, "sessions") == 0) {
+        pcl_sessquery_print_heading(stdout);
+        rc = pcl_sessquery_run(px->conf->rec_index, &f, print_session, NULL,
+                               why, sizeof(why));
+        if (rc != PCL_OK) {
+            error("sessions: %s", why);
+            tell("the session index cannot be read");
+            return EXIT_SOFTWARE;
+        }
+        return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
+    }
+    if (cl->args != NULL) {
+        snprintf(args, sizeof(args), "%s", cl->args);
+    }
+    for (char *w = strtok_r(args, " \t", &save); w != NULL && nw < 8;
+         w = strtok_r(NULL, " \t", &save)) {
+        words[nw++] = w;
+    }
+    memset(&o, 0, sizeof(o));
+    o.speed = 1.0;
+    o.in_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
+    o.out_fd = STDOUT_FILENO;
+    for (size_t i = 1; i < nw; i += 2) {
+        char *e = NULL;
+        if (strcmp(words[i], "--follow") == 0) {
+            o.follow = true;
+            i--;
+            continue;
+        }
+        if (i + 1 < nw && strcmp(words[i], "--at") == 0 &&
+            pcl_replay_parse_time(words[i + 1], &o.at_us) == PCL_OK) {
+            continue;
+        }
+        if (i + 1 < nw && strcmp(words[i], "-s") == 0) {
+            o.speed = strtod(words[i + 1], &e);
+            if (*e == '\0' && o.speed >= 1.0 / 64 && o.speed <= 64) {
+                continue;
+            }
+        }
+        nw = 0; /* anything else: usage */
+        break;
+    }
+    if (nw == 0 || strlen(words[0]) < 6 ||
+        strlen(words[0]) > 32 ||
+        strspn(words[0], "0123456789abcdef") != strlen(words[0])) {
+        tell("usage: ssh -t BASTION replay SESSION-ID [--at TIME] "
+             "[-s SPEED] [--follow]");
+        return EXIT_USAGE;
+    }
+    f.session_id = words[0];
+    memset(&fr, 0, sizeof(fr));
+    rc = pcl_sessquery_run(px->conf->rec_index, &f, found_recording, &fr,
+                           why, sizeof(why));
+    if (rc != PCL_OK || fr.n != 1 || fr.path[0] == '\0') {
+        if (rc != PCL_OK) {
+            error("replay: %s", why);
+        }
+        tell("no single session %s", words[0]);
+        return EXIT_DENIED;
+    }
+    rc = pcl_replay_run(fr.path, &o, &end, why, sizeof(why));
+    if (rc != PCL_OK) {
+        error("replay %s: %s", fr.path, why);
+        tell("the recording cannot be played");
+        return EXIT_SOFTWARE;
+    }
+    return 0;
+}
+
 static int
 run_verb(struct proxy *px, const struct pcl_cmdline *cl)
 {
     bool known = strcmp(cl->verb, "list") == 0 ||
                  strcmp(cl->verb, "help") == 0;
 
+    if (strcmp(cl->verb, "replay") == 0 ||
+        strcmp(cl->verb, "sessions") == 0) {
+        return run_replay_verb(px, cl);
+    }
     emit_decision(px, NULL, NULL, px->env.original_command, known,
                   "builtin",
                   known ? "built-in command" : "command not available");

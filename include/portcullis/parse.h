@@ -37,4 +37,9 @@ int pcl_parse_list(const char *s, int (*fn)(const char *item, void *ctx),
  */
 char *pcl_utf8_clean(const char *v);
 
+/* Length in bytes of the valid UTF-8 sequence at s (RFC 3629: no
+ * overlongs, no surrogates, at most U+10FFFF; s is NUL-terminated, which
+ * ends any sequence), or 0 when the bytes there are not one. */
+size_t pcl_utf8_len(const unsigned char *s);
+
 #endif /* PCL_PARSE_H */

@@ -68,6 +68,16 @@ int pcl_policy_decide(const struct pcl_policy *p,
                       const struct pcl_identity *id, const char *target,
                       const char *account, struct pcl_decision *d);
 
+/*
+ * Decides whether id may use the built-in verb ("replay", "sessions") of
+ * the proxy: allowed by the first [role] whose may list names the verb and
+ * whose members match id (a matching negated member excludes id from that
+ * role). Default deny. Fills *d (target NULL; rule is file:line of the
+ * matching member). Returns 0 (allow) or PCL_ERR_DENIED.
+ */
+int pcl_policy_may(const struct pcl_policy *p, const struct pcl_identity *id,
+                   const char *verb, struct pcl_decision *d);
+
 /* Number of targets, and the i-th in file order (borrowed). */
 size_t pcl_policy_ntargets(const struct pcl_policy *p);
 const struct pcl_target *pcl_policy_target(const struct pcl_policy *p,

@@ -232,6 +232,83 @@ static const struct error_case error_cases[] = {
       ":3: mask \"a\" defined twice (first on line 1)" },
 };
 
+/* [role NAME]: who may use the built-in verbs replay and sessions. */
+static const char role_policy[] =
+    "[role auditors]\n"                              /* 1 */
+    "members = group:secops, user:alice, !user:mallory\n"
+    "may = replay, sessions\n"
+    "[role viewers]\n"                               /* 4 */
+    "members = group:ops*\n"
+    "may = sessions\n";
+
+struct may_case {
+    const char *user;
+    const char *group;
+    const char *verb;
+    int rc;
+    const char *rule_suffix;
+};
+
+static const struct may_case may_cases[] = {
+    { "alice", "users", "replay", PCL_OK, ":2" },
+    { "bob", "secops", "sessions", PCL_OK, ":2" },
+    { "mallory", "secops", "replay", PCL_ERR_DENIED, "default-deny" },
+    { "carol", "ops-eu", "sessions", PCL_OK, ":5" },
+    { "carol", "ops-eu", "replay", PCL_ERR_DENIED, "default-deny" },
+    { "dave", "users", "sessions", PCL_ERR_DENIED, "default-deny" },
+    { "alice", "users", "kill", PCL_ERR_DENIED, "default-deny" },
+};
+
+static void
+test_roles(void **state)
+{
+    struct pcl_policy *p = NULL;
+    struct pcl_diag *diag = NULL;
+    char dir[64];
+    size_t i;
+
+    (void)state;
+    load(role_policy, &p, &diag, dir, sizeof(dir), PCL_OK);
+    for (i = 0; i < sizeof(may_cases) / sizeof(may_cases[0]); i++) {
+        const struct may_case *c = &may_cases[i];
+        const char *groups[1] = { c->group };
+        struct pcl_identity id = { c->user, groups, 1 };
+        struct pcl_decision d;
+        size_t rl;
+        int rc = pcl_policy_may(p, &id, c->verb, &d);
+
+        if (rc != c->rc) {
+            fail_msg("case %zu (%s %s): rc %d (%s)", i, c->user, c->verb,
+                     rc, d.reason);
+        }
+        rl = strlen(d.rule);
+        if (rl < strlen(c->rule_suffix) ||
+            strcmp(d.rule + rl - strlen(c->rule_suffix), c->rule_suffix) !=
+                0) {
+            fail_msg("case %zu: rule %s", i, d.rule);
+        }
+    }
+    pcl_policy_free(p);
+    pcl_diag_free(diag);
+    tu_rmtree(dir);
+    /* Errors: unknown verb, missing key, unknown key. */
+    static const char *const bad[][2] = {
+        { "[role r]\nmembers = user:a\nmay = kill\n", "unknown command" },
+        { "[role r]\nmembers = user:a\n", "members and may are both" },
+        { "[role r]\nmembers = a\nmay = replay\n", "is not user:" },
+        { "[role r]\nwho = user:a\n", "unknown key" },
+    };
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        load(bad[i][0], &p, &diag, dir, sizeof(dir), PCL_ERR_CONFIG);
+        assert_null(p);
+        if (strstr(pcl_diag_get(diag, 0), bad[i][1]) == NULL) {
+            fail_msg("bad case %zu: %s", i, pcl_diag_get(diag, 0));
+        }
+        pcl_diag_free(diag);
+        tu_rmtree(dir);
+    }
+}
+
 static void
 test_errors(void **state)
 {
@@ -271,7 +348,7 @@ test_key_table(void **state)
 
     (void)state;
     pcl_policy_foreach_key(count_key, &n);
-    assert_int_equal(n, 21);
+    assert_int_equal(n, 23);
 }
 
 /* Every key the parser accepts has its entry in the man page. */
@@ -292,6 +369,7 @@ main(void)
         cmocka_unit_test(test_decide),
         cmocka_unit_test(test_inheritance_and_accessors),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_roles),
         cmocka_unit_test(test_key_table),
         cmocka_unit_test(test_keys_documented),
     };
