@@ -184,6 +184,12 @@ pcl_cmdline_parse(const char *line, struct pcl_cmdline *out, char *why,
             rc = bad_word(at + 1, strlen(at + 1), why, whylen);
             goto out;
         }
+        if (pcl_cmdline_is_verb(at + 1)) {
+            /* No target may take a verb's name, with an account too. */
+            snprintf(why, whylen, "a built-in command is not a target");
+            rc = PCL_ERR_SYNTAX;
+            goto out;
+        }
         out->account = strdup(first);
         out->target = strdup(at + 1);
         if (out->account == NULL || out->target == NULL) {

@@ -215,8 +215,14 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
                     b == 0x98) {
                     t->st = STRING;
                 }
-            } else {
+            } else if (b >= 0xa0 && b <= 0xbf) {
                 out[o++] = 0xc2;
+                out[o++] = b;
+            } else {
+                /* A lone 0xc2 (not UTF-8) is dropped: written out, a
+                 * byte dropped after it (a control, a sequence) would
+                 * join it to a later 0x80..0x9f into a C1 control. */
+                t->dropped++;
                 i--; /* look at b again in GROUND */
             }
             break;

@@ -77,6 +77,9 @@ static const struct case_ cases[] = {
       PCL_ERR_SYNTAX, 0, NULL, NULL, NULL, NULL },
     { "a2345678901234567890123456789012x@db01", PCL_ERR_SYNTAX, 0, NULL,
       NULL, NULL, NULL },
+    /* fuzz_cmdline: a verb is no target behind an account either. */
+    { "depo0@watch", PCL_ERR_SYNTAX, 0, NULL, NULL, NULL, NULL },
+    { "root@list -- id", PCL_ERR_SYNTAX, 0, NULL, NULL, NULL, NULL },
 };
 
 static void

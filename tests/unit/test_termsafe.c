@@ -54,6 +54,12 @@ static const struct tcase cases[] = {
     { "keyboard lock, local echo", "\033[2h\033[12h\033[4h", "\033[4h", 2 },
     { "C1 CSI in UTF-8", "\xc2\x9b" "6n" "x", "6nx", 1 },
     { "C1 OSC string in UTF-8", "\xc2\x9d" "0;T\007x", "x", 1 },
+    /* fuzz_termsafe: a lone 0xc2 is dropped, so that dropping what
+     * follows it cannot join it to a later byte into a C1 control. */
+    { "lone 0xc2, control, 0x9d", "a\xc2\x01\x9d" "0;T\007b", "a\x9d" "0;T\007b",
+      2 },
+    { "lone 0xc2, OSC, 0x9e", "\xc2\033]0;t\007\x9eq", "\x9eq", 2 },
+    { "0xc2 with a continuation kept", "\xc2\xa9 x", "\xc2\xa9 x", 0 },
     { "charset designation kept", "\033(0q\033(B", "\033(0q\033(B", 0 },
     { "media copy", "\033[5i\033[4iq", "q", 2 },
     { "CAN aborts a CSI", "\033[12\030x", "x", 0 },
