@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,6 +162,24 @@ teardown(struct relay *r)
     pcl_buf_free(r->to_target);
     pcl_buf_free(r->to_out);
     pcl_buf_free(r->to_err);
+}
+
+/*
+ * Milliseconds since the kernel last received data from the target on
+ * fd (TCP_INFO; libssh may have read it already: keepalive replies are
+ * read inside ssh_send_keepalive), or 0 when it cannot tell.
+ */
+static uint64_t
+target_silent_ms(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    memset(&ti, 0, sizeof(ti));
+    if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) {
+        return 0;
+    }
+    return ti.tcpi_last_data_recv;
 }
 
 static void
@@ -533,7 +554,31 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
         }
         if (p->keepalive_interval > 0 &&
             now_ms() >= last_keepalive + p->keepalive_interval * 1000ULL) {
-            (void)ssh_send_keepalive(r->session);
+            uint64_t silent = target_silent_ms(ssh_get_fd(r->session));
+
+            /* A stalled target (a paused or wedged sshd, a network that
+             * drops everything) still has its kernel acknowledge our
+             * bytes, so TCP never gives up; its sshd answers every
+             * keepalive@openssh.com within an interval, so count_max + 1
+             * intervals of silence mean count_max keepalives unanswered
+             * (OpenSSH's ServerAliveCountMax); a live target is never
+             * silent much longer than one interval. */
+            if (p->keepalive_count_max > 0 &&
+                silent >= (uint64_t)p->keepalive_interval *
+                              (p->keepalive_count_max + 1ULL) * 1000ULL) {
+                error("target not responding: nothing received for %llu ms "
+                      "(%u keepalives unanswered)",
+                      (unsigned long long)silent, p->keepalive_count_max);
+                end(r, PCL_RELAY_END_ERROR);
+            } else {
+                /* libssh sends no new request while the reply to the
+                 * last one is unread: then the first call only reads it
+                 * (non-blocking) and the second sends. */
+                (void)ssh_send_keepalive(r->session);
+                (void)ssh_send_keepalive(r->session);
+                debug3("keepalive sent; target silent for %llu ms",
+                       (unsigned long long)silent);
+            }
             last_keepalive = now_ms();
         }
     }

@@ -136,7 +136,11 @@ csi_done(struct pcl_termsafe *t, uint8_t *out)
                 const uint8_t *q = p;
                 long m = 0;
                 while (q < e && *q != ';') {
-                    m = *q >= '0' && *q <= '9' ? m * 10 + (*q - '0') : -1;
+                    /* -1 sticks: a bad or too long number never turns
+                     * into another mode (nor overflows). */
+                    m = m >= 0 && *q >= '0' && *q <= '9'
+                            ? m * 10 + (*q - '0')
+                            : -1;
                     if (m > 100000) {
                         m = -1;
                     }

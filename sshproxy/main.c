@@ -1031,6 +1031,7 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     rp.pty = want_pty;
     rp.buffer_size = RELAY_BUFFER;
     rp.keepalive_interval = px->conf->keepalive_interval;
+    rp.keepalive_count_max = px->conf->keepalive_count_max;
     rp.tap = pcl_recorder_tap(rec);
     (void)pcl_relay_run(conn, &rp, &res);
     pcl_sshconn_close(conn);

@@ -42,6 +42,10 @@ struct pcl_relay_params {
     bool pty;            /* in_fd is a terminal: forward window changes */
     size_t buffer_size;  /* bytes per direction before back-pressure */
     unsigned keepalive_interval; /* seconds; 0 = none */
+    unsigned keepalive_count_max; /* keepalives unanswered (nothing at all
+                                   * from the target for this many
+                                   * intervals) that end the session as
+                                   * lost; 0 = never */
     const struct pcl_relay_tap *tap; /* may be NULL */
 };
 

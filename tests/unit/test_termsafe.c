@@ -59,6 +59,10 @@ static const struct tcase cases[] = {
     { "lone 0xc2, control, 0x9d", "a\xc2\x01\x9d" "0;T\007b", "a\x9d" "0;T\007b",
       2 },
     { "lone 0xc2, OSC, 0x9e", "\xc2\033]0;t\007\x9eq", "\x9eq", 2 },
+    /* fuzz_termsafe (UBSan): a long mode number neither overflows nor
+     * wraps into a mode that acts. */
+    { "overlong mode number", "\033[?1000000000000000000000000000l\033[?25hq",
+      "\033[?25hq", 1 },
     { "0xc2 with a continuation kept", "\xc2\xa9 x", "\xc2\xa9 x", 0 },
     { "charset designation kept", "\033(0q\033(B", "\033(0q\033(B", 0 },
     { "media copy", "\033[5i\033[4iq", "q", 2 },

@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Faults during a session, each ending in the state portcullis(8)
+# documents (FAULTS): the target's sshd killed; the target stalled (its
+# session sshd stopped: only the keepalive can tell); the client gone; the
+# proxy killed with SIGKILL. Each time: the user is told (when still
+# there), the recording is valid (sealed, or reported unsealed after a
+# SIGKILL), the audit record is written, no process is left behind on
+# either side, and nothing more reaches the user.
+#
+# Covered elsewhere, not repeated here: the recording disk full
+# (recording.sh, "a recording that cannot be written ends the session");
+# the basic SIGKILL check of the recording (recording.sh). The wall clock
+# is not jumped: see FAULTS in portcullis(8).
+set -u
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
+
+pcl_require_root_sshd
+pcl_require_cmd jq
+CASTVERIFY=$top_builddir/tests/tools/castverify
+REPLAY=$top_builddir/replay/portcullis-replay
+[ -x "$CASTVERIFY" ] || skip "tests/tools/castverify not built (make check builds it)"
+[ -x "$REPLAY" ] || skip "replay/portcullis-replay not built"
+pcl_setup 22500 22501
+# Keepalive every second, two unanswered ones end the session: the stall
+# case is over in seconds, not minutes.
+sed -i -e 's/^keepalive-interval = .*/keepalive-interval = 1/' \
+    -e 's/^keepalive-count-max = .*/keepalive-count-max = 2/' \
+    "$SCRATCH/etc/portcullis.conf"
+T=$SCRATCH/t
+mkdir -p "$T"
+
+# A target command that writes for ever: once its sshd is gone its next
+# write fails and it ends (SIGPIPE), so nothing is left on the target.
+TICK='echo started; while :; do echo tick; sleep 0.2; done'
+
+# start_session NAME [ssh args]: the ssh client in the background, its
+# stdout/stderr in $T/NAME.out / .err; waits for "started".
+start_session() {
+    local name=$1
+    shift
+    pcl_audit_mark
+    # ssh itself in the background (not bssh's subshell), so that killing
+    # $CLIENT kills the client; ended() makes sure it is gone.
+    pcl_bssh_argv "$USER_A"
+    "${PCL_ARGV[@]}" "$@" db01 -- "$TICK" > "$T/$name.out" 2> "$T/$name.err" &
+    CLIENT=$!
+    pcl_wait_for 15 grep -q started "$T/$name.out" ||
+        fail "$name: the session did not start: $(cat "$T/$name.err")"
+    PROXY=$(pgrep -n -f "^$SCRATCH/bin/portcullis ")
+    [ -n "$PROXY" ] || fail "$name: no proxy process"
+}
+
+# target_session_pids: the target's sshd processes serving our session
+# (the privileged monitor, children of the listener, and the session
+# process of the user below it).
+target_session_pids() {
+    local l m
+    l=$(cat "$SCRATCH/target/sshd.pid")
+    for m in $(pgrep -P "$l"); do
+        echo "$m"
+        pgrep -P "$m" -u "$USER_A"
+    done
+}
+
+# client_rc: the exit status of the ssh client (waits for it).
+client_rc() {
+    wait "$CLIENT"
+}
+
+no_proxy() { ! pgrep -f "^$SCRATCH/bin/portcullis " >/dev/null; }
+no_user_procs() { ! pgrep -u "$USER_A" >/dev/null; }
+
+# ended NAME END SEAL: the defined end state after the fault.
+ended() {
+    local name=$1 end=$2 seal=$3 ev rec v
+    pcl_wait_for 15 pcl_not_running "$CLIENT" || {
+        fail "$name: the ssh client still runs"
+        kill -KILL "$CLIENT" 2>/dev/null
+    }
+    pcl_wait_for 15 no_proxy || fail "$name: a proxy process is left: $(pgrep -a -f "$SCRATCH/bin/portcullis")"
+    pcl_wait_for 15 no_user_procs ||
+        fail "$name: processes of $USER_A left: $(pgrep -a -u "$USER_A")"
+    ev=$(pcl_audit_new 'select(.event=="session-end")')
+    if [ "$end" = none ]; then
+        expect_eq "$name: no session-end after SIGKILL" "" "$ev"
+        expect_match "$name: session-start was written" '"event":"session-start"' \
+            "$(pcl_audit_new 'select(.event=="session-start")')"
+    else
+        expect_match "$name: audit session-end, end=$end" "\"end\":\"$end\"" "$ev"
+        expect_match "$name: audit recording-end, seal=$seal" "\"seal\":\"$seal\"" \
+            "$(pcl_audit_new 'select(.event=="recording-end")')"
+    fi
+    rec=$(pcl_last_recording)
+    v=$("$CASTVERIFY" "$rec" "$SCRATCH/etc/seal.key" | cut -d' ' -f1)
+    if [ "$seal" = sealed ]; then
+        expect_eq "$name: castverify" valid "$v"
+    else
+        expect_eq "$name: castverify" unsealed "$v"
+    fi
+    bad=$(grep -v '^#' "$rec" | tail -n +2 | jq -c 'select(length != 3)' 2>&1 | head -n 3)
+    expect_eq "$name: every event line parses" "" "$bad"
+    expect_match "$name: output before the fault is recorded" started \
+        "$(grep -v '^#' "$rec" | tail -n +2 | jq -j 'select(.[1]=="o") | .[2]')"
+    REC=$rec
+}
+
+# ------------------------------------------------------------------
+trace "the target's sshd killed mid-session: user told, end=error, sealed"
+start_session kill
+pids=$(target_session_pids)
+[ -n "$pids" ] || fail "no target sshd process found for the session"
+kill -KILL $pids
+client_rc
+rc=$?
+expect_eq "kill: exit status (as ssh reports a lost connection)" 255 "$rc"
+expect_match "kill: the user is told" 'connection to db01 lost' "$(cat "$T/kill.err")"
+ended kill error sealed
+
+# ------------------------------------------------------------------
+trace "the target stalls (its session sshd stopped): the keepalive ends it"
+start_session stall
+pids=$(target_session_pids)
+[ -n "$pids" ] || fail "no target sshd process found for the session"
+t0=$EPOCHREALTIME
+kill -STOP $pids
+# The bound: 2 keepalives of 1 s unanswered, plus slack for a busy host.
+if pcl_wait_for 20 pcl_not_running "$CLIENT"; then
+    secs=$(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }")
+    echo "faults: stalled session ended after ${secs}s"
+else
+    fail "stall: the session still runs 20 s after the target stopped"
+    kill -KILL "$CLIENT" 2>/dev/null
+fi
+client_rc
+rc=$?
+kill -CONT $pids 2>/dev/null
+expect_eq "stall: exit status" 255 "$rc"
+expect_match "stall: the user is told" 'connection to db01 lost' "$(cat "$T/stall.err")"
+ended stall error sealed
+expect_match "stall: the proxy log says why" 'not responding' "$(cat "$SCRATCH/proxy.log")"
+
+# ------------------------------------------------------------------
+trace "an idle session outlives several keepalive rounds (no false stall)"
+pcl_audit_mark
+out=$(bssh "$USER_A" db01 -- 'sleep 5; echo awake' 2>&1)
+expect_eq "idle: output after 5 quiet seconds" awake "$out"
+
+# ------------------------------------------------------------------
+trace "the client vanishes (ssh killed, no PTY): end=client, sealed"
+start_session vanish
+kill -KILL "$CLIENT"
+wait "$CLIENT" 2>/dev/null
+ended vanish client sealed
+n=$(wc -l < "$T/vanish.out")
+sleep 1
+expect_eq "vanish: nothing written after the client died" "$n" "$(wc -l < "$T/vanish.out")"
+
+# ------------------------------------------------------------------
+trace "the client vanishes with a PTY: the proxy ends, sealed"
+start_session vanishpty -tt
+kill -KILL "$CLIENT"
+wait "$CLIENT" 2>/dev/null
+ended vanishpty '(client|signal)' sealed
+
+# ------------------------------------------------------------------
+trace "the proxy killed with SIGKILL: target side ends, recording unsealed"
+start_session proxykill
+# What was written before the last flush survives (flush-interval 200ms).
+sleep 0.5
+kill -KILL "$PROXY"
+client_rc
+ended proxykill none unsealed
+v=$("$REPLAY" verify -k "$SCRATCH/etc/seal.key" "$REC" 2>&1)
+rc=$?
+expect_eq "replay verify exit status (1: unsealed)" 1 "$rc"
+expect_match "replay verify says unsealed" '[Uu]nsealed|not sealed' "$v"
+
+pcl_finish
