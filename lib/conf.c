@@ -21,6 +21,7 @@ enum kw_type {
     KW_LOGLEVEL,
     KW_MILLIS,   /* duration in milliseconds: N (ms), Nms, Ns */
     KW_CHOICE,   /* one of kw->choices, '|'-separated */
+    KW_URL_OPT,  /* https:// URL or "" (off) */
 };
 
 /*
@@ -74,6 +75,27 @@ static const struct kw keywords[] = {
     { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes", 0, 0, NULL },
     { "audit", "kernel", KW_BOOL, OFF(audit_kernel), "yes", 0, 0, NULL },
     { "audit", "required", KW_BOOL, OFF(audit_required), "no", 0, 0, NULL },
+    { "approval", "directory", KW_PATH, OFF(appr_directory),
+      LOCALSTATEDIR "/lib/portcullis/approvals", 0, 0, NULL },
+    { "approval", "approvals-required", KW_UINT, OFF(appr_required), "1",
+      1, 16, NULL },
+    { "approval", "grant-ttl", KW_SECONDS, OFF(appr_grant_ttl), "1h", 1,
+      86400, NULL },
+    { "approval", "request-timeout", KW_SECONDS, OFF(appr_request_timeout),
+      "15m", 1, 86400, NULL },
+    { "approval", "warn-before", KW_SECONDS, OFF(appr_warn_before), "5m", 0,
+      3600, NULL },
+    { "approval", "poll-interval", KW_MILLIS, OFF(appr_poll_interval_ms),
+      "1s", 100, 10000, NULL },
+    { "approval", "webhook", KW_URL_OPT, OFF(appr_webhook), "", 0, 0, NULL },
+    { "approval", "webhook-format", KW_CHOICE, OFF(appr_webhook_format),
+      "json", 0, 0, "json|slack" },
+    { "approval", "webhook-timeout", KW_SECONDS, OFF(appr_webhook_timeout),
+      "5", 1, 60, NULL },
+    { "approval", "webhook-retries", KW_UINT, OFF(appr_webhook_retries),
+      "2", 0, 5, NULL },
+    { "approval", "webhook-ca", KW_PATH_OPT, OFF(appr_webhook_ca), "", 0, 0,
+      NULL },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -173,6 +195,30 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
     case KW_MILLIS:
         return set_number(kw, value, (unsigned *)(void *)base, diag, file,
                           line);
+    case KW_URL_OPT:
+        /* HTTPS only: reasons and commands must not cross the network in
+         * clear text. No blanks or control characters. */
+        if (value[0] != '\0' &&
+            (strncmp(value, "https://", 8) != 0 || value[8] == '\0' ||
+             strpbrk(value, " \t\r\n\x7f") != NULL)) {
+            pcl_diag_add(diag, file, line, "%s: must be an https:// URL "
+                         "or empty", kw->key);
+            return false;
+        }
+        for (i = 0; value[i] != '\0'; i++) {
+            if ((unsigned char)value[i] < 0x20) {
+                pcl_diag_add(diag, file, line, "%s: control character in "
+                             "URL", kw->key);
+                return false;
+            }
+        }
+        free(*sp);
+        *sp = strdup(value);
+        if (*sp == NULL) {
+            pcl_diag_add(diag, file, line, "out of memory");
+            return false;
+        }
+        return true;
     case KW_CHOICE:
         if (!is_choice(kw->choices, value)) {
             pcl_diag_add(diag, file, line, "%s: \"%.64s\" is not one of %s",
@@ -327,6 +373,7 @@ pcl_conf_free(struct pcl_conf *c)
         case KW_PATH_OPT:
         case KW_LOGLEVEL:
         case KW_CHOICE:
+        case KW_URL_OPT:
             free(*(char **)(void *)((char *)c + keywords[i].offset));
             break;
         default:
@@ -350,6 +397,7 @@ pcl_conf_dump(const struct pcl_conf *c, FILE *fp)
         case KW_PATH_OPT:
         case KW_LOGLEVEL:
         case KW_CHOICE:
+        case KW_URL_OPT:
             fprintf(fp, "%s\n",
                     *(char *const *)(const void *)(base + kw->offset));
             break;

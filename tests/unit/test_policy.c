@@ -271,7 +271,7 @@ test_key_table(void **state)
 
     (void)state;
     pcl_policy_foreach_key(count_key, &n);
-    assert_int_equal(n, 21);
+    assert_int_equal(n, 27);
 }
 
 /* Every key the parser accepts has its entry in the man page. */
