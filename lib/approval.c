@@ -756,3 +756,42 @@ pcl_approval_expire(struct pcl_approval *s, int64_t now, unsigned *n)
     sqlite3_finalize(st);
     return rc;
 }
+
+char *
+pcl_approval_escape(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = 0;
+    size_t i;
+
+    if (dstlen == 0) {
+        return dst;
+    }
+    for (i = 0; src != NULL && src[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)src[i];
+        char enc[8];
+        size_t l;
+
+        if (c == '\\') {
+            snprintf(enc, sizeof(enc), "\\\\");
+        } else if (c < 0x20 || c >= 0x7f) {
+            snprintf(enc, sizeof(enc), "\\x%02x", c);
+        } else {
+            enc[0] = (char)c;
+            enc[1] = '\0';
+        }
+        l = strlen(enc);
+        if (n + l + 1 > dstlen) {
+            /* Cut: end with "..." where it fits. */
+            n = dstlen > 4 ? (n < dstlen - 4 ? n : dstlen - 4) : 0;
+            if (dstlen > 4) {
+                memcpy(dst + n, "...", 3);
+                n += 3;
+            }
+            break;
+        }
+        memcpy(dst + n, enc, l);
+        n += l;
+    }
+    dst[n] = '\0';
+    return dst;
+}

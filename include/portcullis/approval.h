@@ -172,6 +172,15 @@ int pcl_approval_cancel(struct pcl_approval *s, const char *id,
  */
 int pcl_approval_expire(struct pcl_approval *s, int64_t now, unsigned *n);
 
+/*
+ * Copies untrusted text (a reason, a comment, a command) into dst (dstlen
+ * bytes, always terminated) for a terminal: control characters, DEL, bytes
+ * from 0x80 and the backslash become \xHH (\\ for the backslash), so no
+ * escape sequence reaches the screen and nothing is hidden; cut with "..."
+ * when longer. Returns dst.
+ */
+char *pcl_approval_escape(char *dst, size_t dstlen, const char *src);
+
 /* The stored name of a state ("pending", "approved", ...). */
 const char *pcl_approval_state_name(enum pcl_approval_state st);
 
