@@ -765,7 +765,11 @@ static int
 verb_list(struct jit *j, bool grants)
 {
     struct list_ctx c = { j, now_s(), 0, grants };
+    int rc = jit_open_store(j);
 
+    if (rc != 0) {
+        return rc;
+    }
     if (pcl_approval_expire(j->store, c.now, NULL) != PCL_OK ||
         pcl_approval_list(j->store, grants ? PCL_APPROVAL_APPROVED
                                            : PCL_APPROVAL_PENDING,
@@ -793,7 +797,11 @@ verb_decide(struct jit *j, bool approve, const char *args)
 
     memset(&r, 0, sizeof(r));
     rc = parse_args(args, approve, &a);
+    if (rc == 0) {
+        rc = jit_open_store(j);
+    }
     if (rc != 0) {
+        free(a.comment);
         return rc;
     }
     rc = pcl_approval_get(j->store, a.id, &r);
@@ -883,7 +891,11 @@ verb_revoke(struct jit *j, const char *args)
 
     memset(&r, 0, sizeof(r));
     rc = parse_args(args, false, &a);
+    if (rc == 0) {
+        rc = jit_open_store(j);
+    }
     if (rc != 0) {
+        free(a.comment);
         return rc;
     }
     rc = pcl_approval_get(j->store, a.id, &r);
@@ -927,11 +939,6 @@ out:
 int
 jit_verb(struct jit *j, const char *verb, const char *args)
 {
-    int rc = jit_open_store(j);
-
-    if (rc != 0) {
-        return rc;
-    }
     if (strcmp(verb, "requests") == 0 || strcmp(verb, "grants") == 0) {
         if (args != NULL && args[strspn(args, " \t")] != '\0') {
             say("%s takes no arguments", verb);
