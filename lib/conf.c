@@ -164,6 +164,20 @@ set_number(const struct kw *kw, const char *value, unsigned *out,
     return true;
 }
 
+/* Replaces the string *sp with a copy of value. */
+static bool
+set_copy(char **sp, const char *value, struct pcl_diag *diag,
+         const char *file, int line)
+{
+    free(*sp);
+    *sp = strdup(value);
+    if (*sp == NULL) {
+        pcl_diag_add(diag, file, line, "out of memory");
+        return false;
+    }
+    return true;
+}
+
 /* Stores value into the field of kw; returns false with a diagnostic. */
 static bool
 set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
@@ -183,13 +197,7 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
                          kw->key);
             return false;
         }
-        free(*sp);
-        *sp = strdup(value);
-        if (*sp == NULL) {
-            pcl_diag_add(diag, file, line, "out of memory");
-            return false;
-        }
-        return true;
+        return set_copy(sp, value, diag, file, line);
     case KW_SECONDS:
     case KW_UINT:
     case KW_MILLIS:
@@ -212,13 +220,7 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
                 return false;
             }
         }
-        free(*sp);
-        *sp = strdup(value);
-        if (*sp == NULL) {
-            pcl_diag_add(diag, file, line, "out of memory");
-            return false;
-        }
-        return true;
+        return set_copy(sp, value, diag, file, line);
     case KW_CHOICE:
         if (!is_choice(kw->choices, value)) {
             pcl_diag_add(diag, file, line, "%s: \"%.64s\" is not one of %s",

@@ -13,19 +13,9 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "portcullis/approval.h"
 #include "portcullis/err.h"
 #include "portcullis/parse.h"
-
-/* RFC 3339 UTC of a Unix time. */
-static void
-rfc3339(int64_t t, char *out, size_t outlen)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* Adds key: a valid-UTF-8 copy of v (or null). Returns false when out of
  * memory. */
@@ -81,8 +71,8 @@ pcl_webhook_body(const struct pcl_webhook_msg *m,
     char *body = NULL;
     bool ok = o != NULL;
 
-    rfc3339(m->created, created, sizeof(created));
-    rfc3339(m->expires, expires, sizeof(expires));
+    pcl_approval_time(m->created, created, sizeof(created));
+    pcl_approval_time(m->expires, expires, sizeof(expires));
     snprintf(approve, sizeof(approve), "ssh %s approve %s", m->bastion,
              m->id);
     if (ok && format == PCL_WEBHOOK_SLACK) {

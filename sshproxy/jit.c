@@ -41,20 +41,6 @@ on_signal(int signo)
     interrupted = signo;
 }
 
-/* A message for the person at the other end of ssh. */
-static void __attribute__((format(printf, 1, 2)))
-say(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("portcullis: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(isatty(STDERR_FILENO) ? "\r\n" : "\n", stderr);
-    fflush(stderr);
-}
-
 static int64_t
 now_s(void)
 {
@@ -89,16 +75,6 @@ fmt_left(int64_t secs, char *out, size_t outlen)
         snprintf(out, outlen, "%lld:%02lld", (long long)(secs / 60),
                  (long long)(secs % 60));
     }
-}
-
-static void
-fmt_time(int64_t t, char *out, size_t outlen)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-
-    gmtime_r(&tt, &tm);
-    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 int
@@ -168,7 +144,7 @@ jit_open_store(struct jit *j)
     if (pcl_approval_open(j->conf->appr_directory, BUSY_MS, &j->store, why,
                           sizeof(why)) != PCL_OK) {
         error("approval store: %s", why);
-        say("the approval store cannot be opened; contact the bastion "
+        tell("the approval store cannot be opened; contact the bastion "
             "administrators");
         return EXIT_SOFTWARE;
     }
@@ -384,14 +360,14 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
             };
             (void)pcl_approval_cancel(j->store, id, j->id->user, now);
             fputs("\r\n", stderr);
-            say("request %s cancelled", id);
+            tell("request %s cancelled", id);
             j->emit(j->emit_ctx, "approval-wait-end", target, d->account,
                     command, f, 2);
             return JIT_EXIT_CANCELLED;
         }
         rc = pcl_approval_get(j->store, id, &r);
         if (rc != PCL_OK) {
-            say("the approval store cannot be read; contact the bastion "
+            tell("the approval store cannot be read; contact the bastion "
                 "administrators");
             return EXIT_SOFTWARE;
         }
@@ -419,7 +395,7 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
             { "grant_until", r.state == PCL_APPROVAL_APPROVED ? until : NULL },
         };
 
-        fmt_time(r.grant_until, until, sizeof(until));
+        pcl_approval_time(r.grant_until, until, sizeof(until));
         j->emit(j->emit_ctx, "approval-wait-end", target, d->account,
                 command, f, 3);
         switch (r.state) {
@@ -427,12 +403,12 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
             snprintf(j->approval_id, sizeof(j->approval_id), "%s", id);
             j->grant_until = r.grant_until;
             fmt_left(r.grant_until - now_s(), left, sizeof(left));
-            say("request %s approved by %s; access for %s", id,
+            tell("request %s approved by %s; access for %s", id,
                 pcl_approval_escape(c, sizeof(c), r.approvers), left);
             rc = 0;
             break;
         case PCL_APPROVAL_DENIED:
-            say("request %s denied by %s%s%s", id,
+            tell("request %s denied by %s%s%s", id,
                 r.decided_by != NULL ? r.decided_by : "?",
                 r.comment != NULL ? ": " : "",
                 r.comment != NULL
@@ -441,11 +417,11 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
             rc = JIT_EXIT_DENIED;
             break;
         case PCL_APPROVAL_EXPIRED:
-            say("request %s expired without a decision", id);
+            tell("request %s expired without a decision", id);
             rc = JIT_EXIT_PENDING;
             break;
         default:
-            say("request %s is %s", id, pcl_approval_state_name(r.state));
+            tell("request %s is %s", id, pcl_approval_state_name(r.state));
             rc = JIT_EXIT_DENIED;
             break;
         }
@@ -474,7 +450,7 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
     j->grant_until = 0;
     if (pcl_target_approval(j->policy, d->target, d->account, command,
                             &rule) != PCL_OK) {
-        say("out of memory");
+        tell("out of memory");
         return EXIT_SOFTWARE;
     }
     if (!rule.needed) {
@@ -496,14 +472,14 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
         const struct pcl_audit_field f[] = {
             { "approval_id", id }, { "grant_until", u },
         };
-        fmt_time(until, u, sizeof(u));
+        pcl_approval_time(until, u, sizeof(u));
         snprintf(j->approval_id, sizeof(j->approval_id), "%s", id);
         j->grant_until = until;
         j->emit(j->emit_ctx, "grant-use", target, d->account, command, f, 2);
         return 0;
     }
     if (rc != PCL_ERR_NOTFOUND) {
-        say("the approval store cannot be read; contact the bastion "
+        tell("the approval store cannot be read; contact the bastion "
             "administrators");
         return EXIT_SOFTWARE;
     }
@@ -519,7 +495,7 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
     (void)pcl_approval_list(j->store, PCL_APPROVAL_PENDING, now_s(),
                             pending_cb, &pm);
     if (pm.id[0] != '\0' && !interactive) {
-        say("request %s for %s as %s is still waiting for approval; run "
+        tell("request %s for %s as %s is still waiting for approval; run "
             "this again once it is approved", pm.id, target, d->account);
         return JIT_EXIT_PENDING;
     }
@@ -530,7 +506,7 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
     }
     if (pm.id[0] != '\0') {
         snprintf(id, sizeof(id), "%s", pm.id);
-        say("request %s for %s as %s is already waiting", id, target,
+        tell("request %s for %s as %s is already waiting", id, target,
             d->account);
         rc = wait_decision(j, d, command, id, pm.expires);
         goto out;
@@ -539,21 +515,21 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
         asked = ask_reason(target, d->account);
         if (asked == NULL) {
             fputs("\r\n", stderr);
-            say("no reason given; nothing requested");
+            tell("no reason given; nothing requested");
             rc = JIT_EXIT_CANCELLED;
             goto out;
         }
         reason = asked;
     }
     if (reason == NULL) {
-        say("access to %s as %s needs approval: give a reason with "
+        tell("access to %s as %s needs approval: give a reason with "
             "ssh BASTION %s --reason TEXT%s%s", target, d->account, target,
             command != NULL ? " -- " : "", command != NULL ? "CMD" : "");
         rc = EXIT_USAGE;
         goto out;
     }
     if (strlen(reason) > REASON_MAX) {
-        say("the reason is longer than %d bytes", REASON_MAX);
+        tell("the reason is longer than %d bytes", REASON_MAX);
         rc = EXIT_USAGE;
         goto out;
     }
@@ -570,7 +546,7 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
     n.now = now_s();
     rc = pcl_approval_create(j->store, &n, id);
     if (rc != PCL_OK) {
-        say("the request cannot be stored; contact the bastion "
+        tell("the request cannot be stored; contact the bastion "
             "administrators");
         rc = EXIT_SOFTWARE;
         goto out;
@@ -585,7 +561,7 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
             { "rule", rule.rule },
         };
         snprintf(req, sizeof(req), "%u", rule.required);
-        fmt_time(n.now + rule.request_timeout, exp, sizeof(exp));
+        pcl_approval_time(n.now + rule.request_timeout, exp, sizeof(exp));
         j->emit(j->emit_ctx, "approval-request", target, d->account,
                 command, f, 5);
     }
@@ -603,13 +579,13 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
         notify(j, &m);
     }
     if (!interactive) {
-        say("access to %s as %s needs approval: request %s is waiting "
+        tell("access to %s as %s needs approval: request %s is waiting "
             "(approvers run: ssh BASTION approve %s); run this again once "
             "it is approved", target, d->account, id, id);
         rc = JIT_EXIT_PENDING;
         goto out;
     }
-    say("request %s created; approvers run: ssh BASTION approve %s", id, id);
+    tell("request %s created; approvers run: ssh BASTION approve %s", id, id);
     rc = wait_decision(j, d, command, id, n.now + rule.request_timeout);
 out:
     if (interactive) {
@@ -648,7 +624,7 @@ parse_args(const char *args, bool allow_for, struct verb_args *a)
     l = strcspn(p, " \t");
     if (l != PCL_APPROVAL_ID_LEN ||
         strspn(p, "abcdefghijkmnpqrstuvwxyz23456789") < l) {
-        say("expected a request id (%d letters and digits)",
+        tell("expected a request id (%d letters and digits)",
             PCL_APPROVAL_ID_LEN);
         return EXIT_USAGE;
     }
@@ -667,14 +643,14 @@ parse_args(const char *args, bool allow_for, struct verb_args *a)
             p += strspn(p, " \t");
             l = strcspn(p, " \t");
             if (l == 0 || l >= sizeof(word)) {
-                say("--for needs a duration (N, Ns, Nm, Nh)");
+                tell("--for needs a duration (N, Ns, Nm, Nh)");
                 return EXIT_USAGE;
             }
             memcpy(word, p, l);
             word[l] = '\0';
             if (pcl_parse_seconds(word, &a->for_seconds) != PCL_OK ||
                 a->for_seconds == 0) {
-                say("--for needs a duration (N, Ns, Nm, Nh), more than 0");
+                tell("--for needs a duration (N, Ns, Nm, Nh), more than 0");
                 return EXIT_USAGE;
             }
             p += l;
@@ -685,18 +661,18 @@ parse_args(const char *args, bool allow_for, struct verb_args *a)
             p += 9;
             p += strspn(p, " \t");
             if (*p == '\0' || strlen(p) > REASON_MAX) {
-                say("--comment needs a text of at most %d bytes",
+                tell("--comment needs a text of at most %d bytes",
                     REASON_MAX);
                 return EXIT_USAGE;
             }
             a->comment = strdup(p);
             if (a->comment == NULL) {
-                say("out of memory");
+                tell("out of memory");
                 return EXIT_SOFTWARE;
             }
             return 0;
         }
-        say("unexpected argument; usage: approve ID [--for DURATION] "
+        tell("unexpected argument; usage: approve ID [--for DURATION] "
             "[--comment TEXT], deny ID [--comment TEXT], revoke ID "
             "[--comment TEXT]");
         return EXIT_USAGE;
@@ -774,7 +750,7 @@ verb_list(struct jit *j, bool grants)
         pcl_approval_list(j->store, grants ? PCL_APPROVAL_APPROVED
                                            : PCL_APPROVAL_PENDING,
                           c.now, list_cb, &c) != PCL_OK) {
-        say("the approval store cannot be read");
+        tell("the approval store cannot be read");
         return EXIT_SOFTWARE;
     }
     if (c.n == 0) {
@@ -782,6 +758,30 @@ verb_list(struct jit *j, bool grants)
                       : "No requests waiting for you.\n");
     }
     return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
+}
+
+/* The common start of approve, deny and revoke: parses args into *a,
+ * opens the store and reads the request into *r. Returns -1 with the
+ * request's lookup code in *get_rc (0, PCL_ERR_NOTFOUND, PCL_ERR_IO),
+ * or an exit code (a->comment freed). */
+static int
+verb_start(struct jit *j, const char *args, bool allow_for,
+           struct verb_args *a, struct pcl_approval_request *r, int *get_rc)
+{
+    int rc;
+
+    memset(r, 0, sizeof(*r));
+    rc = parse_args(args, allow_for, a);
+    if (rc == 0) {
+        rc = jit_open_store(j);
+    }
+    if (rc != 0) {
+        free(a->comment);
+        a->comment = NULL;
+        return rc;
+    }
+    *get_rc = pcl_approval_get(j->store, a->id, r);
+    return -1;
 }
 
 /* approve, deny. */
@@ -793,18 +793,13 @@ verb_decide(struct jit *j, bool approve, const char *args)
     enum pcl_approval_outcome outcome = PCL_APPROVAL_RECORDED;
     char why[256] = "";
     char until[32] = "";
+    int start;
     int rc;
 
-    memset(&r, 0, sizeof(r));
-    rc = parse_args(args, approve, &a);
-    if (rc == 0) {
-        rc = jit_open_store(j);
+    start = verb_start(j, args, approve, &a, &r, &rc);
+    if (start >= 0) {
+        return start;
     }
-    if (rc != 0) {
-        free(a.comment);
-        return rc;
-    }
-    rc = pcl_approval_get(j->store, a.id, &r);
     if (rc != PCL_OK || !may_approve(j, r.target)) {
         /* The same words whether the request exists or not. */
         const struct pcl_audit_field f[] = {
@@ -815,12 +810,12 @@ verb_decide(struct jit *j, bool approve, const char *args)
         j->emit(j->emit_ctx, "approval-decision", rc == PCL_OK ? r.target
                                                                 : NULL,
                 rc == PCL_OK ? r.account : NULL, NULL, f, 3);
-        say("no request %s that you may decide", a.id);
+        tell("no request %s that you may decide", a.id);
         rc = rc == PCL_ERR_IO ? EXIT_SOFTWARE : JIT_EXIT_DENIED;
         goto out;
     }
     if (a.for_seconds > r.grant_ttl) {
-        say("--for is capped at the policy's grant-ttl (%u s)", r.grant_ttl);
+        tell("--for is capped at the policy's grant-ttl (%u s)", r.grant_ttl);
         a.for_seconds = r.grant_ttl;
     }
     rc = pcl_approval_decide(j->store, a.id, j->id->user, approve,
@@ -829,7 +824,7 @@ verb_decide(struct jit *j, bool approve, const char *args)
     if (rc == PCL_OK && outcome == PCL_APPROVAL_GRANTED) {
         struct pcl_approval_request after;
         if (pcl_approval_get(j->store, a.id, &after) == PCL_OK) {
-            fmt_time(after.grant_until, until, sizeof(until));
+            pcl_approval_time(after.grant_until, until, sizeof(until));
         }
         pcl_approval_request_clear(&after);
     }
@@ -864,15 +859,15 @@ verb_decide(struct jit *j, bool approve, const char *args)
         rc = fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
         break;
     case PCL_ERR_PERM:
-        say("you cannot decide your own request");
+        tell("you cannot decide your own request");
         rc = JIT_EXIT_DENIED;
         break;
     case PCL_ERR_IO:
-        say("the approval store cannot be written");
+        tell("the approval store cannot be written");
         rc = EXIT_SOFTWARE;
         break;
     default:
-        say("%s", why);
+        tell("%s", why);
         rc = JIT_EXIT_DENIED;
         break;
     }
@@ -887,23 +882,18 @@ verb_revoke(struct jit *j, const char *args)
 {
     struct pcl_approval_request r;
     struct verb_args a;
+    int start;
     int rc;
 
-    memset(&r, 0, sizeof(r));
-    rc = parse_args(args, false, &a);
-    if (rc == 0) {
-        rc = jit_open_store(j);
+    start = verb_start(j, args, false, &a, &r, &rc);
+    if (start >= 0) {
+        return start;
     }
-    if (rc != 0) {
-        free(a.comment);
-        return rc;
-    }
-    rc = pcl_approval_get(j->store, a.id, &r);
     /* Approvers of the target may revoke; so may the grantee, giving it
      * up. */
     if (rc != PCL_OK || (!may_approve(j, r.target) &&
                          strcmp(r.user, j->id->user) != 0)) {
-        say("no grant %s that you may revoke", a.id);
+        tell("no grant %s that you may revoke", a.id);
         rc = rc == PCL_ERR_IO ? EXIT_SOFTWARE : JIT_EXIT_DENIED;
         goto out;
     }
@@ -924,10 +914,10 @@ verb_revoke(struct jit *j, const char *args)
                j->conf->appr_poll_interval_ms);
         rc = fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
     } else if (rc == PCL_ERR_IO) {
-        say("the approval store cannot be written");
+        tell("the approval store cannot be written");
         rc = EXIT_SOFTWARE;
     } else {
-        say("%s is not a live grant", a.id);
+        tell("%s is not a live grant", a.id);
         rc = JIT_EXIT_DENIED;
     }
 out:
@@ -941,7 +931,7 @@ jit_verb(struct jit *j, const char *verb, const char *args)
 {
     if (strcmp(verb, "requests") == 0 || strcmp(verb, "grants") == 0) {
         if (args != NULL && args[strspn(args, " \t")] != '\0') {
-            say("%s takes no arguments", verb);
+            tell("%s takes no arguments", verb);
             return EXIT_USAGE;
         }
         return verb_list(j, strcmp(verb, "grants") == 0);

@@ -22,6 +22,10 @@
 #define JIT_EXIT_DENIED 77      /* EX_NOPERM: denied, or the grant ended */
 #define JIT_EXIT_CANCELLED 130  /* the requester pressed Ctrl-C */
 
+/* main.c: a message for the person at the other end of ssh ("portcullis:
+ * " and a line end fit for a terminal). */
+void tell(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Emits one audit event with the proxy's common fields (main.c's emit). */
 typedef int (*jit_emit_fn)(void *ctx, const char *event, const char *target,
                            const char *account, const char *command,

@@ -95,8 +95,8 @@ usage(void)
     exit(EXIT_USAGE);
 }
 
-/* A message for the person at the other end of ssh. */
-static void __attribute__((format(printf, 1, 2)))
+/* A message for the person at the other end of ssh (also jit.c's). */
+void __attribute__((format(printf, 1, 2)))
 tell(const char *fmt, ...)
 {
     va_list ap;

@@ -181,6 +181,10 @@ int pcl_approval_expire(struct pcl_approval *s, int64_t now, unsigned *n);
  */
 char *pcl_approval_escape(char *dst, size_t dstlen, const char *src);
 
+/* Writes Unix time t (seconds) as RFC 3339 UTC, "YYYY-MM-DDTHH:MM:SSZ",
+ * into out (outlen bytes, at least 21). */
+void pcl_approval_time(int64_t t, char *out, size_t outlen);
+
 /* The stored name of a state ("pending", "approved", ...). */
 const char *pcl_approval_state_name(enum pcl_approval_state st);
 
