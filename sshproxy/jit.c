@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -400,6 +401,8 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
                 command, f, 3);
         switch (r.state) {
         case PCL_APPROVAL_APPROVED:
+            /* What was typed during the wait is not for the target. */
+            (void)tcflush(STDIN_FILENO, TCIFLUSH);
             snprintf(j->approval_id, sizeof(j->approval_id), "%s", id);
             j->grant_until = r.grant_until;
             fmt_left(r.grant_until - now_s(), left, sizeof(left));
