@@ -358,6 +358,29 @@ body=$(printf '%s\n' "$first" | head -n 1)
 expect_eq "webhook body" "approval-request|$ID1|$USER_A|db01|$USER_A|null|"$'disk full \e[31mRED\e[0m'"|1" \
     "$(printf '%s' "$body" | jq -r '[.event, .id, .user, .target, .account, (.command|tostring), .reason, (.required|tostring)] | join("|")')"
 expect_match "ESC escaped as JSON" '\\u001b\[31mRED' "$body"
+expect_match "the retry is logged as a success" "approval $ID1: webhook notified" \
+    "$(cat "$SCRATCH/proxy.log")"
+
+trace "webhook hanging: the requester is not held up, the failure is logged later"
+# A listener that takes connections and never answers: each attempt lasts
+# webhook-timeout (5 s), so the failure can only be logged seconds after
+# the request; the requester must have its answer before that.
+python3 -c 'import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 22453)); s.listen(16); time.sleep(120)' &
+PCL_PIDS+=("$!")
+pcl_wait_for 10 eval "(exec 3<>/dev/tcp/127.0.0.1/22453) 2>/dev/null" ||
+    fatal "hanging listener not up"
+sed -i "s|^webhook = .*|webhook = https://127.0.0.1:22453/hook|; s|^webhook-retries = .*|webhook-retries = 0|" \
+    "$SCRATCH/etc/portcullis.conf"
+run "$USER_A" db03 --reason "hook hangs" -- rm -f /tmp/pcl-approval-hookdown
+expect_rc "request with the webhook hanging" 75
+IDD=$(request_id "$OUT")
+expect_nomatch "no webhook outcome yet when the requester has its answer" \
+    "approval $IDD: webhook" "$(cat "$SCRATCH/proxy.log")"
+pcl_wait_for 15 grep -q "approval $IDD: webhook https://127.0.0.1:22453/hook failed" "$SCRATCH/proxy.log" ||
+    fail "no logged webhook failure for $IDD"
+
 expect_eq "per-command request names its command" "rm -f /tmp/pcl-approval-none" \
     "$(printf '%s\n' "$bodies" | jq -r --arg id "$ID3" 'select(.id == $id) | .command')"
 
