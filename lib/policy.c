@@ -1380,6 +1380,12 @@ pcl_target_credential(const struct pcl_target *t, const char *account,
 }
 
 int
+pcl_target_has_approval(const struct pcl_target *t)
+{
+    return t->napprovers > 0;
+}
+
+int
 pcl_target_may_approve(const struct pcl_target *t,
                        const struct pcl_identity *id)
 {

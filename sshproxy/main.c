@@ -202,6 +202,7 @@ load_config(struct proxy *px, struct pcl_diag *diag)
     };
     FILE *fp = NULL;
     char why[512];
+    size_t i;
     int rc;
 
     if (pcl_conf_load(px->config_path, diag, &px->conf) != PCL_OK) {
@@ -218,6 +219,19 @@ load_config(struct proxy *px, struct pcl_diag *diag)
     if (rc != PCL_OK) {
         pcl_diag_add(diag, px->config_path, 0, "recording directory: %s",
                      why);
+    }
+    for (i = 0; px->policy != NULL && i < pcl_policy_ntargets(px->policy);
+         i++) {
+        if (pcl_target_has_approval(pcl_policy_target(px->policy, i))) {
+            /* Some session may need approval: the store must be usable. */
+            rc = pcl_file_check_dir(px->conf->appr_directory, PCL_FILE_SPOOL,
+                                    why, sizeof(why));
+            if (rc != PCL_OK) {
+                pcl_diag_add(diag, px->config_path, 0,
+                             "approval directory: %s", why);
+            }
+            break;
+        }
     }
     rc = pcl_file_open(px->conf->rec_seal_key, PCL_FILE_SECRET, &fp, why,
                        sizeof(why));

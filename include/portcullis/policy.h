@@ -146,6 +146,10 @@ int pcl_target_approval(const struct pcl_policy *p, const struct pcl_target *t,
                         const char *account, const char *command,
                         struct pcl_approval_rule *out);
 
+/* Whether the target has an approval list (some of its sessions may need
+ * approval, so the approval store must be usable). */
+int pcl_target_has_approval(const struct pcl_target *t);
+
 /* Whether the target's approval list admits id as an approver (user:,
  * group:, !negation as in allow). Whether id is the requester is the
  * approval store's check. */

@@ -134,6 +134,16 @@ store() {
 }
 
 # ---------------------------------------------------------------- exec
+trace "portcullis -t checks the approval store's directory (targets use approval)"
+"$SCRATCH/bin/portcullis" -t -f "$SCRATCH/etc/portcullis.conf" > "$SCRATCH/t.out" 2>&1 ||
+    fail "portcullis -t refuses the test setup: $(cat "$SCRATCH/t.out")"
+chmod 2777 "$SCRATCH/approvals"
+"$SCRATCH/bin/portcullis" -t -f "$SCRATCH/etc/portcullis.conf" > "$SCRATCH/t.out" 2>&1
+RC=$? OUT=$(cat "$SCRATCH/t.out")
+chmod 2770 "$SCRATCH/approvals"
+expect_rc "-t with a world-writable store directory" 1
+expect_match "-t names it" "approval directory: " "$OUT"
+
 trace "no approval keys: open01 runs at once"
 run "$USER_A" open01 -- echo open
 expect_rc "open01" 0
