@@ -705,6 +705,7 @@ list_cb(const struct pcl_approval_request *r, void *vctx)
     struct list_ctx *c = vctx;
     bool mine = strcmp(r->user, c->j->id->user) == 0;
     char reason[SHOW_MAX], cmd[SHOW_MAX], who[SHOW_MAX];
+    char where[2 * PCL_CMDLINE_TARGET_MAX + 2];
     char left[32];
 
     if (!mine && !may_approve(c->j, r->target)) {
@@ -716,20 +717,15 @@ list_cb(const struct pcl_approval_request *r, void *vctx)
                          : "ID        USER             ACCOUNT@TARGET"
                            "                 APPROVALS  LEFT    REASON\n");
     }
+    snprintf(where, sizeof(where), "%s@%s", r->account, r->target);
     if (c->grants) {
         fmt_left(r->grant_until - c->now, left, sizeof(left));
-        printf("%-9s %-16s %s@%-*s %-8s %s\n", r->id, r->user, r->account,
-               (int)(29 - strlen(r->account) > 29 ? 0
-                                                   : 29 - strlen(r->account)),
-               r->target, left, pcl_approval_escape(who, sizeof(who),
-                                                    r->approvers));
+        printf("%-9s %-16s %-30s %-8s %s\n", r->id, r->user, where, left,
+               pcl_approval_escape(who, sizeof(who), r->approvers));
     } else {
         fmt_left(r->expires - c->now, left, sizeof(left));
-        printf("%-9s %-16s %s@%-*s %u of %-5u %-7s %s%s\n", r->id, r->user,
-               r->account,
-               (int)(29 - strlen(r->account) > 29 ? 0
-                                                   : 29 - strlen(r->account)),
-               r->target, r->approvals, r->required, left,
+        printf("%-9s %-16s %-30s %u of %-5u %-7s %s%s\n", r->id, r->user,
+               where, r->approvals, r->required, left,
                pcl_approval_escape(reason, sizeof(reason), r->reason),
                mine ? " (yours)" : "");
     }
