@@ -275,7 +275,6 @@ rule_defaults(const struct jit *j, struct pcl_approval_rule *r)
 struct pending_match {
     const char *user, *target, *account, *command;
     char id[PCL_APPROVAL_ID_LEN + 1];
-    int64_t expires;
 };
 
 static int
@@ -289,7 +288,6 @@ pending_cb(const struct pcl_approval_request *r, void *ctx)
          (r->command != NULL && m->command != NULL &&
           strcmp(r->command, m->command) == 0))) {
         snprintf(m->id, sizeof(m->id), "%s", r->id);
-        m->expires = r->expires;
         return 1;
     }
     return 0;
@@ -343,7 +341,7 @@ ask_reason(const char *target, const char *account)
  * the grant set in j, or an exit code. */
 static int
 wait_decision(struct jit *j, const struct pcl_decision *d,
-              const char *command, const char *id, int64_t expires)
+              const char *command, const char *id)
 {
     const char *target = pcl_target_name(d->target);
     struct pcl_approval_request r;
@@ -511,7 +509,7 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
         snprintf(id, sizeof(id), "%s", pm.id);
         tell("request %s for %s as %s is already waiting", id, target,
             d->account);
-        rc = wait_decision(j, d, command, id, pm.expires);
+        rc = wait_decision(j, d, command, id);
         goto out;
     }
     if (reason == NULL && interactive) {
@@ -589,7 +587,7 @@ jit_gate(struct jit *j, const struct pcl_decision *d, const char *command,
         goto out;
     }
     tell("request %s created; approvers run: ssh BASTION approve %s", id, id);
-    rc = wait_decision(j, d, command, id, n.now + rule.request_timeout);
+    rc = wait_decision(j, d, command, id);
 out:
     if (interactive) {
         catch_signals(old, false);
