@@ -169,6 +169,8 @@ post_once(const struct pcl_webhook_params *p, const char *body, char *why,
         curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") !=
             CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
+        /* Straight to the server: no proxy from anyone's environment. */
+        curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
         curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)p->timeout) != CURLE_OK ||
