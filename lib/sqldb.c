@@ -233,6 +233,7 @@ pcl_sqldb_open(const char *path, unsigned busy_ms, bool durable,
                sqlite3 **out, char *why, size_t whylen)
 {
     sqlite3 *db = NULL;
+    int tries;
     int rc;
 
     *out = NULL;
@@ -271,7 +272,17 @@ pcl_sqldb_open(const char *path, unsigned busy_ms, bool durable,
         pcl_sqldb_why(db, path, "cannot harden the connection", why, whylen);
         goto out;
     }
-    rc = set_wal(db, path, why, whylen);
+    /* Two processes switching a new database to WAL at once can see the
+     * other's rollback journal vanish (SQLITE_IOERR, ENOENT): the switch is
+     * idempotent, so it is tried again a few times. */
+    for (tries = 0; tries < 5; tries++) {
+        rc = set_wal(db, path, why, whylen);
+        if (rc == PCL_OK ||
+            (sqlite3_errcode(db) & 0xff) != SQLITE_IOERR) {
+            break;
+        }
+        (void)usleep(20000);
+    }
     if (rc != PCL_OK) {
         goto out;
     }
