@@ -22,6 +22,7 @@ enum kw_type {
     KW_MILLIS,   /* duration in milliseconds: N (ms), Nms, Ns */
     KW_CHOICE,   /* one of kw->choices, '|'-separated */
     KW_STRING,   /* free text (may be "") */
+    KW_URL_OPT,  /* https:// URL or "" (off) */
 };
 
 /*
@@ -91,6 +92,27 @@ static const struct kw keywords[] = {
       OFF(vault_cert_validity), "5m", 10, 86400, NULL },
     { "vault", "certificate-backdate", KW_SECONDS, OFF(vault_cert_backdate),
       "30", 0, 3600, NULL },
+    { "approval", "directory", KW_PATH, OFF(appr_directory),
+      LOCALSTATEDIR "/lib/portcullis/approvals", 0, 0, NULL },
+    { "approval", "approvals-required", KW_UINT, OFF(appr_required), "1",
+      1, 16, NULL },
+    { "approval", "grant-ttl", KW_SECONDS, OFF(appr_grant_ttl), "1h", 1,
+      86400, NULL },
+    { "approval", "request-timeout", KW_SECONDS, OFF(appr_request_timeout),
+      "15m", 1, 86400, NULL },
+    { "approval", "warn-before", KW_SECONDS, OFF(appr_warn_before), "5m", 0,
+      3600, NULL },
+    { "approval", "poll-interval", KW_MILLIS, OFF(appr_poll_interval_ms),
+      "1s", 100, 10000, NULL },
+    { "approval", "webhook", KW_URL_OPT, OFF(appr_webhook), "", 0, 0, NULL },
+    { "approval", "webhook-format", KW_CHOICE, OFF(appr_webhook_format),
+      "json", 0, 0, "json|slack" },
+    { "approval", "webhook-timeout", KW_SECONDS, OFF(appr_webhook_timeout),
+      "5", 1, 60, NULL },
+    { "approval", "webhook-retries", KW_UINT, OFF(appr_webhook_retries),
+      "2", 0, 5, NULL },
+    { "approval", "webhook-ca", KW_PATH_OPT, OFF(appr_webhook_ca), "", 0, 0,
+      NULL },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -159,6 +181,20 @@ set_number(const struct kw *kw, const char *value, unsigned *out,
     return true;
 }
 
+/* Replaces the string *sp with a copy of value. */
+static bool
+set_copy(char **sp, const char *value, struct pcl_diag *diag,
+         const char *file, int line)
+{
+    free(*sp);
+    *sp = strdup(value);
+    if (*sp == NULL) {
+        pcl_diag_add(diag, file, line, "out of memory");
+        return false;
+    }
+    return true;
+}
+
 /* Stores value into the field of kw; returns false with a diagnostic. */
 static bool
 set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
@@ -178,18 +214,30 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
                          kw->key);
             return false;
         }
-        free(*sp);
-        *sp = strdup(value);
-        if (*sp == NULL) {
-            pcl_diag_add(diag, file, line, "out of memory");
-            return false;
-        }
-        return true;
+        return set_copy(sp, value, diag, file, line);
     case KW_SECONDS:
     case KW_UINT:
     case KW_MILLIS:
         return set_number(kw, value, (unsigned *)(void *)base, diag, file,
                           line);
+    case KW_URL_OPT:
+        /* HTTPS only: reasons and commands must not cross the network in
+         * clear text. No blanks or control characters. */
+        if (value[0] != '\0' &&
+            (strncmp(value, "https://", 8) != 0 || value[8] == '\0' ||
+             strpbrk(value, " \t\r\n\x7f") != NULL)) {
+            pcl_diag_add(diag, file, line, "%s: must be an https:// URL "
+                         "or empty", kw->key);
+            return false;
+        }
+        for (i = 0; value[i] != '\0'; i++) {
+            if ((unsigned char)value[i] < 0x20) {
+                pcl_diag_add(diag, file, line, "%s: control character in "
+                             "URL", kw->key);
+                return false;
+            }
+        }
+        return set_copy(sp, value, diag, file, line);
     case KW_CHOICE:
         if (!is_choice(kw->choices, value)) {
             pcl_diag_add(diag, file, line, "%s: \"%.64s\" is not one of %s",
@@ -353,6 +401,7 @@ pcl_conf_free(struct pcl_conf *c)
         case KW_LOGLEVEL:
         case KW_CHOICE:
         case KW_STRING:
+        case KW_URL_OPT:
             free(*(char **)(void *)((char *)c + keywords[i].offset));
             break;
         default:
@@ -377,6 +426,7 @@ pcl_conf_dump(const struct pcl_conf *c, FILE *fp)
         case KW_LOGLEVEL:
         case KW_CHOICE:
         case KW_STRING:
+        case KW_URL_OPT:
             fprintf(fp, "%s\n",
                     *(char *const *)(const void *)(base + kw->offset));
             break;

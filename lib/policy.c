@@ -5,6 +5,7 @@
 
 #include <fnmatch.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,9 @@
 #include "portcullis/err.h"
 #include "portcullis/file.h"
 #include "portcullis/parse.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 /*
  * Built-in algorithm lists for the target leg when neither [defaults] nor a
@@ -56,6 +60,13 @@ static const char *const algo_defaults[ALGO_COUNT] = {
     DEFAULT_KEX, DEFAULT_CIPHERS, DEFAULT_MACS, DEFAULT_HOSTKEY_ALGORITHMS,
 };
 
+/* An approval-command rule: commands it matches need approval. */
+struct approval_command {
+    char *pattern;
+    pcre2_code *re;
+    int line;
+};
+
 struct mask_rule {
     char *name;
     char *pattern;
@@ -84,7 +95,19 @@ struct pcl_target {
     char **masks;
     size_t nmasks;
     int masks_line;
-    int seen_line[16];
+    int seen_line[32];
+    /* Just-in-time approval (portcullis-policy(5), APPROVAL). */
+    struct allow_entry *approvers;  /* approval = user:/group: list */
+    size_t napprovers;
+    int approval_line;
+    unsigned approvals_required;    /* 0: portcullis.conf's */
+    unsigned grant_ttl;             /* seconds; 0: portcullis.conf's */
+    unsigned request_timeout;       /* seconds; 0: portcullis.conf's */
+    char **approval_accounts;       /* globs; NULL: every account */
+    size_t napproval_accounts;
+    int approval_accounts_line;
+    struct approval_command *approval_commands;
+    size_t napproval_commands;
 };
 
 /* [role NAME]: who (members, as allow entries) may use which built-in
@@ -121,7 +144,9 @@ struct pcl_policy {
 static const char *const target_keys[] = {
     "description", "host", "port", "accounts", "credential", "host-key",
     "allow", "kex", "ciphers", "macs", "host-key-algorithms",
-    "connect-timeout", "mask", NULL,
+    "connect-timeout", "mask",
+    "approval", "approvals-required", "grant-ttl", "request-timeout",
+    "approval-accounts", "approval-command", NULL,
 };
 static const char *const mask_keys[] = {
     "pattern", "replace", NULL,
@@ -165,6 +190,19 @@ target_free(struct pcl_target *t)
         free(t->masks[i]);
     }
     free(t->masks);
+    for (i = 0; i < t->napprovers; i++) {
+        free(t->approvers[i].pattern);
+    }
+    free(t->approvers);
+    for (i = 0; i < t->napproval_accounts; i++) {
+        free(t->approval_accounts[i]);
+    }
+    free(t->approval_accounts);
+    for (i = 0; i < t->napproval_commands; i++) {
+        free(t->approval_commands[i].pattern);
+        pcre2_code_free(t->approval_commands[i].re);
+    }
+    free(t->approval_commands);
     free(t);
 }
 
@@ -215,6 +253,7 @@ struct load_ctx {
     struct role *cur_role;
     int defaults_seen[8];
     bool nomem;
+    const char *list_key;  /* "allow" or "approval": where add_allow adds */
 };
 
 static int
@@ -410,9 +449,13 @@ static int
 add_allow(const char *item, void *vctx)
 {
     struct load_ctx *ctx = vctx;
+    struct pcl_target *t = ctx->cur;
 
-    return push_entry(ctx, "allow", item, &ctx->cur->allow,
-                      &ctx->cur->nallow);
+    if (strcmp(ctx->list_key, "approval") == 0) {
+        return push_entry(ctx, "approval", item, &t->approvers,
+                          &t->napprovers);
+    }
+    return push_entry(ctx, "allow", item, &t->allow, &t->nallow);
 }
 
 static int
@@ -608,6 +651,118 @@ parse_timeout(struct load_ctx *ctx, const char *value, unsigned *out)
     return true;
 }
 
+static int
+add_approval_account(const char *item, void *vctx)
+{
+    struct load_ctx *ctx = vctx;
+    struct pcl_target *t = ctx->cur;
+
+    if (item[0] == '\0' || strpbrk(item, " \t") != NULL) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "approval-accounts: invalid pattern \"%.64s\"", item);
+        return 1;
+    }
+    if (vec_push(&t->approval_accounts, &t->napproval_accounts, item) !=
+        PCL_OK) {
+        ctx->nomem = true;
+        return 1;
+    }
+    return 0;
+}
+
+/* One approval-command pattern: PCRE2, compiled now so that a bad one is
+ * an error at its line, matched unanchored against the exec command. */
+static bool
+add_approval_command(struct load_ctx *ctx, const char *value)
+{
+    struct pcl_target *t = ctx->cur;
+    struct approval_command *na;
+    pcre2_code *re;
+    PCRE2_UCHAR msg[160];
+    PCRE2_SIZE off;
+    int err;
+
+    if (value[0] == '\0') {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "approval-command: empty pattern");
+        return false;
+    }
+    re = pcre2_compile((PCRE2_SPTR)value, PCRE2_ZERO_TERMINATED,
+                       PCRE2_NEVER_BACKSLASH_C, &err, &off, NULL);
+    if (re == NULL) {
+        (void)pcre2_get_error_message(err, msg, sizeof(msg));
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "approval-command: %s at offset %zu", (char *)msg,
+                     (size_t)off);
+        return false;
+    }
+    na = realloc(t->approval_commands,
+                 (t->napproval_commands + 1) * sizeof(*na));
+    if (na == NULL) {
+        pcre2_code_free(re);
+        ctx->nomem = true;
+        return false;
+    }
+    t->approval_commands = na;
+    na[t->napproval_commands].re = re;
+    na[t->napproval_commands].line = ctx->line;
+    na[t->napproval_commands].pattern = strdup(value);
+    t->napproval_commands++;
+    if (na[t->napproval_commands - 1].pattern == NULL) {
+        ctx->nomem = true;
+        return false;
+    }
+    return true;
+}
+
+/* approvals-required, grant-ttl, request-timeout, approval-accounts,
+ * approval-command. */
+static bool
+approval_key(struct load_ctx *ctx, const char *key, const char *value)
+{
+    struct pcl_target *t = ctx->cur;
+    unsigned u;
+
+    if (strcmp(key, "approvals-required") == 0) {
+        if (pcl_parse_uint(value, 16, &u) != PCL_OK || u == 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "approvals-required: expected 1-16, not "
+                         "\"%.16s\"", value);
+            return false;
+        }
+        t->approvals_required = u;
+        return true;
+    }
+    if (strcmp(key, "grant-ttl") == 0 ||
+        strcmp(key, "request-timeout") == 0) {
+        if (pcl_parse_seconds(value, &u) != PCL_OK || u == 0) {
+            pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                         "%s: invalid duration \"%.64s\" (use N, Ns, Nm "
+                         "or Nh, more than 0, at most 24h)", key, value);
+            return false;
+        }
+        *(strcmp(key, "grant-ttl") == 0 ? &t->grant_ttl
+                                        : &t->request_timeout) = u;
+        return true;
+    }
+    if (strcmp(key, "approval-accounts") == 0) {
+        t->approval_accounts_line = ctx->line;
+        if (strcmp(value, "none") == 0) {
+            /* Only approval-command rules: an empty, non-NULL list. */
+            t->approval_accounts = calloc(1, sizeof(char *));
+            ctx->nomem |= t->approval_accounts == NULL;
+            return t->approval_accounts != NULL;
+        }
+        return pcl_parse_list(value, add_approval_account, ctx) == 0;
+    }
+    if (strcmp(key, "approval-command") == 0) {
+        return add_approval_command(ctx, value);
+    }
+    pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                 "unknown key \"%.64s\" in [target %s]", key, t->name);
+    return false;
+}
+
 static bool
 target_key(struct load_ctx *ctx, const char *key, const char *value)
 {
@@ -621,8 +776,11 @@ target_key(struct load_ctx *ctx, const char *key, const char *value)
                      "unknown key \"%.64s\" in [target %s]", key, t->name);
         return false;
     }
-    /* host-key and allow may repeat, to keep lines short. */
-    if (strcmp(key, "host-key") != 0 && strcmp(key, "allow") != 0) {
+    /* host-key, allow, approval and approval-command may repeat, to keep
+     * lines short. */
+    if (strcmp(key, "host-key") != 0 && strcmp(key, "allow") != 0 &&
+        strcmp(key, "approval") != 0 &&
+        strcmp(key, "approval-command") != 0) {
         if (t->seen_line[ki] != 0) {
             pcl_diag_add(ctx->diag, ctx->file, ctx->line,
                          "%s: given twice (first on line %d)", key,
@@ -687,8 +845,16 @@ target_key(struct load_ctx *ctx, const char *key, const char *value)
         }
         return true;
     }
-    if (strcmp(key, "allow") == 0) {
+    if (strcmp(key, "allow") == 0 || strcmp(key, "approval") == 0) {
+        ctx->list_key = key;
+        if (strcmp(key, "approval") == 0 && t->approval_line == 0) {
+            t->approval_line = ctx->line;
+        }
         return pcl_parse_list(value, add_allow, ctx) == 0;
+    }
+    if (strncmp(key, "approval", 8) == 0 || strcmp(key, "grant-ttl") == 0 ||
+        strcmp(key, "request-timeout") == 0) {
+        return approval_key(ctx, key, value);
     }
     ai = algo_index(key);
     return set_algos(ctx, &t->algos[ai], key, value);
@@ -993,6 +1159,14 @@ finish(struct load_ctx *ctx)
                 pcl_diag_add(ctx->diag, p->path, t->masks_line,
                              "mask: no [mask %s] section", t->masks[k]);
             }
+        }
+        if (t->napprovers == 0 &&
+            (t->approval_accounts_line != 0 || t->napproval_commands > 0 ||
+             t->approvals_required != 0 || t->grant_ttl != 0 ||
+             t->request_timeout != 0)) {
+            pcl_diag_add(ctx->diag, p->path, t->line,
+                         "[target %s]: approval keys without an approval "
+                         "list (who may approve)", t->name);
         }
         for (a = 0; a < ALGO_COUNT; a++) {
             if (t->algos[a] == NULL) {
@@ -1385,5 +1559,76 @@ pcl_target_credential(const struct pcl_target *t, const char *account,
         j += alen;
     }
     out[j] = '\0';
+    return PCL_OK;
+}
+
+int
+pcl_target_has_approval(const struct pcl_target *t)
+{
+    return t->napprovers > 0;
+}
+
+int
+pcl_target_may_approve(const struct pcl_target *t,
+                       const struct pcl_identity *id)
+{
+    const struct allow_entry *e = match_entries(t->approvers, t->napprovers, id);
+
+    return e != NULL && !e->negate;
+}
+
+int
+pcl_target_approval(const struct pcl_policy *p, const struct pcl_target *t,
+                    const char *account, const char *command,
+                    struct pcl_approval_rule *out)
+{
+    size_t i;
+
+    memset(out, 0, sizeof(*out));
+    if (t->napprovers == 0) {
+        return PCL_OK;
+    }
+    out->required = t->approvals_required;
+    out->grant_ttl = t->grant_ttl;
+    out->request_timeout = t->request_timeout;
+    if (t->approval_accounts == NULL) {
+        out->needed = true;
+        snprintf(out->rule, sizeof(out->rule), "%s:%d", p->path,
+                 t->approval_line);
+        return PCL_OK;
+    }
+    for (i = 0; i < t->napproval_accounts; i++) {
+        if (fnmatch(t->approval_accounts[i], account, 0) == 0) {
+            out->needed = true;
+            snprintf(out->rule, sizeof(out->rule), "%s:%d", p->path,
+                     t->approval_accounts_line);
+            return PCL_OK;
+        }
+    }
+    if (command == NULL) {
+        return PCL_OK;
+    }
+    for (i = 0; i < t->napproval_commands; i++) {
+        const struct approval_command *c = &t->approval_commands[i];
+        pcre2_match_data *md = pcre2_match_data_create_from_pattern(c->re,
+                                                                    NULL);
+        int m;
+
+        if (md == NULL) {
+            return PCL_ERR_NOMEM;
+        }
+        m = pcre2_match(c->re, (PCRE2_SPTR)command, strlen(command), 0, 0,
+                        md, NULL);
+        pcre2_match_data_free(md);
+        if (m >= 0 || (m != PCRE2_ERROR_NOMATCH)) {
+            /* A match, or a match that could not complete (limits): the
+             * command needs approval either way (fail closed). */
+            out->needed = true;
+            out->command_scoped = true;
+            snprintf(out->rule, sizeof(out->rule), "%s:%d", p->path,
+                     c->line);
+            return PCL_OK;
+        }
+    }
     return PCL_OK;
 }

@@ -40,6 +40,8 @@
 #include "portcullis/sshconn.h"
 #include "portcullis/vault.h"
 
+#include "jit.h"
+
 
 /* Exit codes of the proxy itself (portcullis(8), EXIT STATUS). The target's
  * own exit status is passed through unchanged. */
@@ -84,6 +86,7 @@ struct proxy {
     char rec_path[PATH_MAX];
     struct pcl_sessindex *index;   /* NULL when there is none */
     struct timespec start;
+    struct jit jit;                /* just-in-time approval (jit.c) */
 };
 
 static void __attribute__((noreturn))
@@ -94,8 +97,8 @@ usage(void)
     exit(EXIT_USAGE);
 }
 
-/* A message for the person at the other end of ssh. */
-static void __attribute__((format(printf, 1, 2)))
+/* A message for the person at the other end of ssh (also jit.c's). */
+void __attribute__((format(printf, 1, 2)))
 tell(const char *fmt, ...)
 {
     va_list ap;
@@ -239,6 +242,7 @@ load_config(struct proxy *px, struct pcl_diag *diag)
     };
     FILE *fp = NULL;
     char why[512];
+    size_t i;
     int rc;
 
     if (pcl_conf_load(px->config_path, diag, &px->conf) != PCL_OK) {
@@ -254,6 +258,19 @@ load_config(struct proxy *px, struct pcl_diag *diag)
     if (rc != PCL_OK) {
         pcl_diag_add(diag, px->config_path, 0, "recording directory: %s",
                      why);
+    }
+    for (i = 0; px->policy != NULL && i < pcl_policy_ntargets(px->policy);
+         i++) {
+        if (pcl_target_has_approval(pcl_policy_target(px->policy, i))) {
+            /* Some session may need approval: the store must be usable. */
+            rc = pcl_file_check_dir(px->conf->appr_directory, PCL_FILE_SPOOL,
+                                    why, sizeof(why));
+            if (rc != PCL_OK) {
+                pcl_diag_add(diag, px->config_path, 0,
+                             "approval directory: %s", why);
+            }
+            break;
+        }
     }
     rc = pcl_file_open(px->conf->rec_seal_key, PCL_FILE_SECRET, &fp, why,
                        sizeof(why));
@@ -348,6 +365,15 @@ emit(struct proxy *px, const char *event, const char *target,
         return PCL_ERR_IO;
     }
     return PCL_OK;
+}
+
+/* emit() for jit.c. */
+static int
+jit_emit(void *ctx, const char *event, const char *target,
+         const char *account, const char *command,
+         const struct pcl_audit_field *extra, size_t nextra)
+{
+    return emit(ctx, event, target, account, command, extra, nextra);
 }
 
 /* Returns 0, or PCL_ERR_IO when the event log could not take the event:
@@ -591,6 +617,8 @@ index_begin(struct proxy *px, const struct pcl_decision *d,
     st.account = d->account;
     st.command = command;
     st.rule = d->rule;
+    st.approval_id = px->jit.approval_id[0] != '\0' ? px->jit.approval_id
+                                                    : NULL;
     st.bastion = host;
     st.recording = px->rec_path;
     st.start = now;
@@ -692,7 +720,9 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
             { "account", d->account },
             { "command", command },
             { "rule", d->rule },
-            { "approval_id", NULL },
+            { "approval_id", px->jit.approval_id[0] != '\0'
+                                 ? px->jit.approval_id
+                                 : NULL },
             { "bastion", host },
         };
         rp.cast.path = path;
@@ -895,6 +925,8 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     struct pcl_sshconn_cred cred;
     bool want_pty = isatty(STDIN_FILENO) != 0;
     struct pcl_recorder *rec = NULL;
+    struct jit_watch *watch = NULL;
+    const char *grant_end = NULL;
     struct winsize ws;
     size_t i;
     int signo;
@@ -1033,14 +1065,35 @@ run_session(struct proxy *px, const struct pcl_decision *d,
     rp.keepalive_interval = px->conf->keepalive_interval;
     rp.keepalive_count_max = px->conf->keepalive_count_max;
     rp.tap = pcl_recorder_tap(rec);
+    if (px->jit.approval_id[0] != '\0') {
+        /* Under a grant: the session ends when the grant does. */
+        if (jit_watch_new(&px->jit, rp.tap, STDERR_FILENO, &watch) !=
+            PCL_OK) {
+            fatal(EXIT_SOFTWARE, "out of memory");
+        }
+        rp.tap = jit_watch_tap(watch);
+    }
     (void)pcl_relay_run(conn, &rp, &res);
     pcl_sshconn_close(conn);
+    grant_end = jit_watch_ended(watch);
+    if (grant_end != NULL) {
+        char label[64];
+        const struct pcl_audit_field f[] = {
+            { "approval_id", px->jit.approval_id },
+            { "outcome", grant_end },
+        };
+        snprintf(label, sizeof(label), "grant-%s:%s", grant_end,
+                 px->jit.approval_id);
+        (void)pcl_recorder_marker(rec, label);
+        emit(px, "grant-end", target, d->account, command, f, 2);
+    }
+    jit_watch_free(watch);
     close_recording(px, d, command, rec, &res);
 
     {
         char in[24], out[24], err[24], st[16], dur[24];
         const struct pcl_audit_field f[] = {
-            { "end", end_name(res.end) },
+            { "end", grant_end != NULL ? "grant" : end_name(res.end) },
             { "bytes_in", in },
             { "bytes_out", out },
             { "bytes_err", err },
@@ -1063,6 +1116,9 @@ run_session(struct proxy *px, const struct pcl_decision *d,
              err);
     }
 
+    if (grant_end != NULL) {
+        return JIT_EXIT_DENIED;
+    }
     switch (res.end) {
     case PCL_RELAY_END_REMOTE:
         if (res.exit_signal[0] != '\0') {
@@ -1221,7 +1277,7 @@ static int
 run_verb(struct proxy *px, const struct pcl_cmdline *cl)
 {
     bool known = strcmp(cl->verb, "list") == 0 ||
-                 strcmp(cl->verb, "help") == 0;
+                 strcmp(cl->verb, "help") == 0 || jit_is_verb(cl->verb);
 
     if (strcmp(cl->verb, "replay") == 0 ||
         strcmp(cl->verb, "sessions") == 0) {
@@ -1233,6 +1289,9 @@ run_verb(struct proxy *px, const struct pcl_cmdline *cl)
     if (strcmp(cl->verb, "list") == 0) {
         return list_targets(px);
     }
+    if (jit_is_verb(cl->verb)) {
+        return jit_verb(&px->jit, cl->verb, cl->args);
+    }
     if (strcmp(cl->verb, "help") == 0) {
         printf("Usage through this bastion:\n"
                "  ssh -t BASTION                  pick a target from a menu\n"
@@ -1241,7 +1300,15 @@ run_verb(struct proxy *px, const struct pcl_cmdline *cl)
                "  ssh -t BASTION TARGET           interactive session\n"
                "  ssh BASTION TARGET -- CMD ...   run CMD on TARGET\n"
                "  ssh BASTION ACCOUNT@TARGET ...  as another permitted "
-               "account\n");
+               "account\n"
+               "  ssh -t BASTION TARGET --reason TEXT   ask for approval\n"
+               "  ssh BASTION requests            requests you may decide\n"
+               "  ssh BASTION approve ID [--for DURATION] [--comment TEXT]\n"
+               "  ssh BASTION deny ID [--comment TEXT]\n"
+               "  ssh BASTION grants              live grants\n"
+               "  ssh BASTION revoke ID           end a grant\n"
+               "  ssh BASTION sessions            recorded sessions (by role)\n"
+               "  ssh -t BASTION replay ID        play one (by role)\n");
         return fflush(stdout) == 0 ? 0 : EXIT_SOFTWARE;
     }
     tell("'%s' is not available on this bastion", cl->verb);
@@ -1255,6 +1322,7 @@ main(int argc, char **argv)
     struct pcl_diag *diag = NULL;
     struct pcl_cmdline cl;
     struct pcl_decision d;
+    char *reason = NULL;
     const char *log_path = NULL;
     enum pcl_log_level level = PCL_LOG_INFO;
     int debug_flag = 0;
@@ -1392,7 +1460,22 @@ main(int argc, char **argv)
         goto out;
     }
 
+    px.jit.conf = px.conf;
+    px.jit.policy = px.policy;
+    px.jit.id = &px.id;
+    px.jit.session_id = px.session_id;
+    px.jit.emit = jit_emit;
+    px.jit.emit_ctx = &px;
+
     rc = pcl_cmdline_parse(px.env.original_command, &cl, why, sizeof(why));
+    if (rc == PCL_OK) {
+        rc = jit_take_reason(&cl, &reason);
+        if (rc == PCL_ERR_SYNTAX) {
+            snprintf(why, sizeof(why), "--reason needs a text");
+        } else if (rc == PCL_ERR_NOMEM) {
+            fatal(EXIT_SOFTWARE, "out of memory");
+        }
+    }
     if (rc != PCL_OK) {
         emit_decision(&px, NULL, NULL, px.env.original_command, false,
                       "command-syntax", why);
@@ -1444,8 +1527,14 @@ main(int argc, char **argv)
         rc = EXIT_DENIED;
         goto out;
     }
+    rc = jit_gate(&px.jit, &d, cl.command, isatty(STDIN_FILENO) != 0, reason);
+    if (rc != 0) {
+        goto out;
+    }
     rc = run_session(&px, &d, cl.command, cl.kind == PCL_CMDLINE_SHELL);
 out:
+    free(reason);
+    jit_close(&px.jit);
     pcl_cmdline_clear(&cl);
     pcl_audit_close(px.audit);
     pcl_policy_free(px.policy);

@@ -615,6 +615,33 @@ master-key = $SCRATCH/etc/vault.key" pcl_write_conf "${1:-}"
         fatal "portcullis-vault add: $(cat "$SCRATCH/vault-add.out")"
 }
 
+# ------------------------------------------------------------ more users
+# pcl_add_group SUFFIX: one more throw-away group pct<PID>SUFFIX (removed
+# by the cleanup); its name is in PCL_NEW.
+pcl_add_group() {
+    PCL_NEW=pct$$$1
+    getent group "$PCL_NEW" >/dev/null && fatal "group $PCL_NEW already exists"
+    pcl_retry groupadd "$PCL_NEW" || fatal "groupadd $PCL_NEW failed"
+    PCL_GROUPS+=("$PCL_NEW")
+}
+
+# pcl_add_user SUFFIX [GROUP,...]: one more throw-away user pct<PID>SUFFIX,
+# after pcl_setup, like USER_A and USER_B: in EXTRA_GROUP (and GROUPs),
+# with a client key for the bastion, and the vaulted key "db01" accepted
+# for it on the target.  Its name is in PCL_NEW.
+pcl_add_user() {
+    local u=pct$$$1
+    getent passwd "$u" >/dev/null && fatal "user $u already exists"
+    pcl_retry useradd -m -d "$SCRATCH/home/$u" -s /bin/bash -p '*' \
+        -G "$EXTRA_GROUP${2:+,$2}" "$u" >/dev/null || fatal "useradd $u failed"
+    PCL_USERS+=("$u")
+    PCL_GROUPS+=("$u")
+    pcl_keygen "$SCRATCH/client/$u"
+    install -m 0644 "$SCRATCH/client/$u.pub" "$SCRATCH/bastion_keys/$u"
+    install -m 0644 "$SCRATCH/client/db01.pub" "$SCRATCH/target_keys/$u"
+    PCL_NEW=$u
+}
+
 # ------------------------------------------------------------ all at once
 # pcl_setup BASTION_PORT TARGET_PORT: scratch, users, keys, conf, policy
 # (target db01 = the target sshd), target and bastion sshd up.

@@ -43,6 +43,18 @@ struct pcl_conf {
     unsigned vault_command_max_output;  /* bytes */
     unsigned vault_cert_validity;       /* ssh-ca: seconds */
     unsigned vault_cert_backdate;       /* ssh-ca: seconds (clock skew) */
+    /* [approval] */
+    char *appr_directory;       /* the approval store, root:portcullis 2770 */
+    unsigned appr_required;     /* default approvals-required, 1-16 */
+    unsigned appr_grant_ttl;    /* default grant-ttl, seconds */
+    unsigned appr_request_timeout; /* default request-timeout, seconds */
+    unsigned appr_warn_before;  /* seconds before a grant ends to warn */
+    unsigned appr_poll_interval_ms; /* how often waits check the store */
+    char *appr_webhook;         /* https:// URL notified, or "" */
+    char *appr_webhook_format;  /* json | slack */
+    unsigned appr_webhook_timeout; /* seconds per attempt */
+    unsigned appr_webhook_retries; /* attempts after the first */
+    char *appr_webhook_ca;      /* CA bundle for the webhook, or "" */
 };
 
 /*

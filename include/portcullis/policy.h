@@ -131,4 +131,39 @@ int pcl_policy_mask(const struct pcl_policy *p, const char *name,
 int pcl_target_credential(const struct pcl_target *t, const char *account,
                           char *out, size_t outlen);
 
+/* Whether and how a session needs just-in-time approval (the approval
+ * keys of its target). Durations 0 and required 0 mean "portcullis.conf's
+ * [approval] default". */
+struct pcl_approval_rule {
+    int needed;            /* non-zero: the session needs a live grant */
+    int command_scoped;    /* needed only because the exec command matched
+                            * an approval-command: the grant covers that
+                            * command only */
+    unsigned required;     /* distinct approvals, 1-16, or 0 */
+    unsigned grant_ttl;    /* seconds, or 0 */
+    unsigned request_timeout; /* seconds, or 0 */
+    char rule[128];        /* "policy.conf:LINE" of the deciding key */
+};
+
+/*
+ * Fills *out for a session of the target t of p as account, running
+ * command (NULL: a shell): approval is needed when the target has an
+ * approval list and account matches approval-accounts (every account when
+ * the key is absent), or command matches an approval-command pattern
+ * (PCRE2, unanchored). Returns 0 or PCL_ERR_NOMEM.
+ */
+int pcl_target_approval(const struct pcl_policy *p, const struct pcl_target *t,
+                        const char *account, const char *command,
+                        struct pcl_approval_rule *out);
+
+/* Whether the target has an approval list (some of its sessions may need
+ * approval, so the approval store must be usable). */
+int pcl_target_has_approval(const struct pcl_target *t);
+
+/* Whether the target's approval list admits id as an approver (user:,
+ * group:, !negation as in allow). Whether id is the requester is the
+ * approval store's check. */
+int pcl_target_may_approve(const struct pcl_target *t,
+                           const struct pcl_identity *id);
+
 #endif /* PCL_POLICY_H */

@@ -5,7 +5,8 @@
 # built-in requests, a changed host key, a missing credential, a session
 # with an exit status and one killed by a signal, a recording that cannot
 # be created, one that fills its disk, a session index that cannot be
-# opened -- then compares the JSON log with the page both ways:
+# opened, just-in-time approval (a request, decisions, a wait at a
+# terminal, a session ended by its grant, a revoke) -- then compares the JSON log with the page both ways:
 #   - an event type or a field that was emitted and the page does not
 #     document fails;
 #   - an event type or a field that the page documents and nothing emitted
@@ -18,7 +19,7 @@ set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
 pcl_require_root_sshd
-pcl_require_cmd jq
+pcl_require_cmd jq sqlite3
 MAN=${PCL_AUDIT_MAN:-$top_srcdir/man/portcullis-audit.5.in}
 [ -f "$MAN" ] || fatal "$MAN missing"
 pcl_setup 22282 22283
@@ -63,7 +64,7 @@ req list "$USER_A" list
 expect_eq "list" 0 "$RC"
 req help "$USER_A" help
 expect_eq "help" 0 "$RC"
-req reserved "$USER_A" approve 42
+req reserved "$USER_A" sessions 42
 expect_eq "reserved word" 64 "$RC"
 req hostkey "$USER_A" wrongkey -- true
 expect_eq "host key not pinned" 255 "$RC"
@@ -93,6 +94,45 @@ req full "$USER_A" db01 -- 'head -c 4000000 /dev/zero | tr "\0" x'
 umount "$SCRATCH/small"
 expect_eq "recording filled its disk" 70 "$RC"
 set_conf directory "$SCRATCH/sessions"
+
+# Just-in-time approval: a request, an own decision refused, a grant, a
+# session under it warned and ended when it expires; a wait at a terminal
+# approved meanwhile; a revoke.
+install -d -o root -g "$TEST_GROUP" -m 2770 "$SCRATCH/approvals"
+cat >> "$CONF" <<EOF
+[approval]
+directory = $SCRATCH/approvals
+poll-interval = 200ms
+warn-before = 2s
+EOF
+pcl_policy_target jit01 "$TARGET_PORT" "" "allow = group:$EXTRA_GROUP
+approval = user:$USER_A, user:$USER_B
+grant-ttl = 4s"
+pcl_policy_target jit02 "$TARGET_PORT" "" "allow = group:$EXTRA_GROUP
+approval = user:$USER_B"
+req jitreq "$USER_A" jit01 --reason audit -- sleep 10
+expect_eq "approval requested" 75 "$RC"
+JID=$(grep -o 'request [a-z2-9]\{8\}' "$T/jitreq.err" | head -n 1 | cut -d' ' -f2)
+req jitself "$USER_A" approve "$JID"
+expect_eq "own request refused" 77 "$RC"
+req jitok "$USER_B" approve "$JID" --comment ok
+expect_eq "approved" 0 "$RC"
+req jituse "$USER_A" jit01 -- sleep 10
+expect_eq "session ended with its grant" 77 "$RC"
+bssh "$USER_A" -tt jit02 --reason wait -- true < /dev/null > "$T/jitwait.out" 2>&1 &
+wpid=$!
+pending_jit02() {
+    WID=$(sqlite3 -readonly "$SCRATCH/approvals/approvals.sqlite" \
+        "SELECT id FROM requests WHERE target = 'jit02' AND state = 'pending';" 2>/dev/null)
+    [ -n "$WID" ]
+}
+pcl_wait_for 15 pending_jit02 || fatal "no pending request for jit02"
+req jitok2 "$USER_B" approve "$WID"
+expect_eq "approved while waiting" 0 "$RC"
+wait "$wpid"
+expect_eq "the waiting session ran" 0 "$?"
+req jitrevoke "$USER_B" revoke "$WID" --comment done
+expect_eq "revoked" 0 "$RC"
 
 LOG=$SCRATCH/log/audit.json
 trace "every line of the JSON log is one JSON object with time and event"

@@ -230,6 +230,20 @@ static const struct error_case error_cases[] = {
       ":3: unknown key \"colour\" in [mask ips]" },
     { "[mask a]\npattern = x\n[mask a]\npattern = y\n",
       ":3: mask \"a\" defined twice (first on line 1)" },
+    { T("db01") "approval = leads\n", ":5: approval: \"leads\" is not "
+                                        "user:PATTERN" },
+    { T("db01") "approval = group:l\napprovals-required = 17\n",
+      ":6: approvals-required: expected 1-16" },
+    { T("db01") "approval = group:l\ngrant-ttl = 0\n",
+      ":6: grant-ttl: invalid duration" },
+    { T("db01") "approval = group:l\nrequest-timeout = 2d\n",
+      ":6: request-timeout: invalid duration" },
+    { T("db01") "approval = group:l\napproval-command = ^rm (\n",
+      ":6: approval-command: missing closing parenthesis" },
+    { T("db01") "grant-ttl = 1h\n", ":1: [target db01]: approval keys "
+                                     "without an approval list" },
+    { T("db01") "approval = group:l\ngrant-ttl = 1h\ngrant-ttl = 2h\n",
+      ":7: grant-ttl: given twice (first on line 6)" },
 };
 
 /* [role NAME]: who may use the built-in verbs replay and sessions. */
@@ -309,6 +323,97 @@ test_roles(void **state)
     }
 }
 
+static const char approval_policy[] =
+    "[target db01]\n"
+    "host = h\n"
+    "accounts = postgres, deploy\n"
+    "host-key = " FP "\n"
+    "allow = group:dba\n"
+    "approval = group:leads, !user:eve\n"
+    "approval-accounts = postgres\n"
+    "approval-command = ^systemctl (restart|stop) \n"
+    "approvals-required = 2\n"
+    "grant-ttl = 30m\n"
+    "[target app01]\n"
+    "host = h\n"
+    "accounts = deploy\n"
+    "host-key = " FP "\n"
+    "allow = group:dba\n";
+
+struct approval_case {
+    const char *target;
+    const char *account;
+    const char *command;
+    int needed;
+    int command_scoped;
+    const char *rule_suffix; /* ":LINE" of the key that required it */
+};
+
+static const struct approval_case approval_cases[] = {
+    { "db01", "postgres", NULL, 1, 0, ":7" },
+    { "db01", "postgres", "ls", 1, 0, ":7" },
+    { "db01", "deploy", NULL, 0, 0, "" },
+    { "db01", "deploy", "ls", 0, 0, "" },
+    { "db01", "deploy", "systemctl restart pg", 1, 1, ":8" },
+    { "db01", "deploy", "sudo systemctl stop pg", 0, 0, "" }, /* ^ */
+    { "db01", "deploy", "systemctl stop pg", 1, 1, ":8" },
+    { "db01", "deploy", "systemctl status pg", 0, 0, "" },
+    { "app01", "deploy", "systemctl restart pg", 0, 0, "" },
+};
+
+/* Which sessions need approval, and who may approve. */
+static void
+test_approval(void **state)
+{
+    struct pcl_policy *p = NULL;
+    struct pcl_diag *diag = NULL;
+    const char *leads[] = { "leads" };
+    struct pcl_identity lead = { "bob", leads, 1 };
+    struct pcl_identity eve = { "eve", leads, 1 };
+    struct pcl_identity dev = { "dave", NULL, 0 };
+    char dir[64];
+    size_t i;
+
+    (void)state;
+    load(approval_policy, &p, &diag, dir, sizeof(dir), PCL_OK);
+    for (i = 0; i < sizeof(approval_cases) / sizeof(approval_cases[0]);
+         i++) {
+        const struct approval_case *c = &approval_cases[i];
+        const struct pcl_target *t =
+            pcl_policy_target(p, strcmp(c->target, "db01") == 0 ? 0 : 1);
+        struct pcl_approval_rule r;
+        size_t rl;
+
+        assert_int_equal(pcl_target_approval(p, t, c->account, c->command,
+                                             &r), PCL_OK);
+        if (r.needed != c->needed || r.command_scoped != c->command_scoped) {
+            fail_msg("case %zu: needed %d scoped %d, expected %d %d", i,
+                     r.needed, r.command_scoped, c->needed,
+                     c->command_scoped);
+        }
+        rl = strlen(r.rule);
+        if (c->needed &&
+            (rl < strlen(c->rule_suffix) ||
+             strcmp(r.rule + rl - strlen(c->rule_suffix), c->rule_suffix) !=
+                 0)) {
+            fail_msg("case %zu: rule %s, expected ...%s", i, r.rule,
+                     c->rule_suffix);
+        }
+        if (c->needed) {
+            assert_int_equal(r.required, 2);
+            assert_int_equal(r.grant_ttl, 1800);
+            assert_int_equal(r.request_timeout, 0); /* portcullis.conf's */
+        }
+    }
+    assert_true(pcl_target_may_approve(pcl_policy_target(p, 0), &lead));
+    assert_false(pcl_target_may_approve(pcl_policy_target(p, 0), &eve));
+    assert_false(pcl_target_may_approve(pcl_policy_target(p, 0), &dev));
+    assert_false(pcl_target_may_approve(pcl_policy_target(p, 1), &lead));
+    pcl_policy_free(p);
+    pcl_diag_free(diag);
+    tu_rmtree(dir);
+}
+
 static void
 test_errors(void **state)
 {
@@ -348,7 +453,7 @@ test_key_table(void **state)
 
     (void)state;
     pcl_policy_foreach_key(count_key, &n);
-    assert_int_equal(n, 23);
+    assert_int_equal(n, 29);
 }
 
 /* Every key the parser accepts has its entry in the man page. */
@@ -370,6 +475,7 @@ main(void)
         cmocka_unit_test(test_inheritance_and_accessors),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_roles),
+        cmocka_unit_test(test_approval),
         cmocka_unit_test(test_key_table),
         cmocka_unit_test(test_keys_documented),
     };
