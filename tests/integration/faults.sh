@@ -3,7 +3,8 @@
 # Faults during a session, each ending in the state portcullis(8)
 # documents (FAULTS): the target's sshd killed; the target stalled (its
 # session sshd stopped: only the keepalive can tell); the client gone; the
-# proxy killed with SIGKILL. Each time: the user is told (when still
+# proxy killed with SIGKILL; the approval store locked by another writer.
+# Each time: the user is told (when still
 # there), the recording is valid (sealed, or reported unsealed after a
 # SIGKILL), the audit record is written, no process is left behind on
 # either side, and nothing more reaches the user.
@@ -16,7 +17,7 @@ set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
 pcl_require_root_sshd
-pcl_require_cmd jq
+pcl_require_cmd jq sqlite3
 CASTVERIFY=$top_builddir/tests/tools/castverify
 REPLAY=$top_builddir/replay/portcullis-replay
 [ -x "$CASTVERIFY" ] || skip "tests/tools/castverify not built (make check builds it)"
@@ -29,6 +30,11 @@ sed -i -e 's/^keepalive-interval = .*/keepalive-interval = 1/' \
     "$SCRATCH/etc/portcullis.conf"
 T=$SCRATCH/t
 mkdir -p "$T"
+# db02 needs an approval (the store as make install lays it out).
+install -d -o root -g "$TEST_GROUP" -m 2770 "$SCRATCH/approvals"
+printf '\n[approval]\ndirectory = %s\npoll-interval = 200ms\n' \
+    "$SCRATCH/approvals" >> "$SCRATCH/etc/portcullis.conf"
+pcl_policy_target db02 "$TARGET_PORT" "" "approval = user:$USER_B"
 
 # A target command that writes for ever: once its sshd is gone its next
 # write fails and it ends (SIGPIPE), so nothing is left on the target.
@@ -175,5 +181,43 @@ v=$("$REPLAY" verify -k "$SCRATCH/etc/seal.key" "$REC" 2>&1)
 rc=$?
 expect_eq "replay verify exit status (1: unsealed)" 1 "$rc"
 expect_match "replay verify says unsealed" '[Uu]nsealed|not sealed' "$v"
+
+# ------------------------------------------------------------------
+trace "the approval store locked by another writer: the request fails closed"
+out=$(bssh "$USER_A" db02 --reason "faults test" -- echo let-through 2>&1 < /dev/null)
+rc=$?
+expect_eq "first request: stored, come back later (EX_TEMPFAIL)" 75 "$rc"
+DB=$SCRATCH/approvals/approvals.sqlite
+[ -f "$DB" ] || fail "no approval store at $DB"
+# Another writer holds the write lock (BEGIN EXCLUSIVE) until told, longer
+# than the proxy waits for it (10 s).
+mkfifo "$T/lock.in"
+sqlite3 "$DB" < "$T/lock.in" > "$T/lock.out" 2>&1 &
+LOCKER=$!
+PCL_PIDS+=("$LOCKER")
+exec 7> "$T/lock.in"
+echo 'BEGIN EXCLUSIVE; SELECT count(*) FROM sqlite_master;' >&7
+pcl_wait_for 10 grep -q '^[0-9]' "$T/lock.out" ||
+    fail "sqlite3 did not take the lock: $(cat "$T/lock.out")"
+logins=$(pcl_target_logins)
+pcl_audit_mark
+t0=$EPOCHREALTIME
+# A different command: a new request must be written, and cannot be.
+out=$(bssh "$USER_A" db02 --reason "faults test" -- echo let-through-2 2>&1 < /dev/null)
+rc=$?
+secs=$(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }")
+echo "faults: the request on the locked store ended after ${secs}s, exit $rc"
+echo 'COMMIT;' >&7
+exec 7>&-
+wait "$LOCKER"
+expect_eq "locked: exit status (EX_SOFTWARE)" 70 "$rc"
+expect_match "locked: the user is told" 'approval store cannot be' "$out"
+expect_nomatch "locked: nothing ran" 'let-through' "$out"
+expect_eq "locked: the target saw no login" "$logins" "$(pcl_target_logins)"
+expect_eq "locked: no session-start" "" "$(pcl_audit_new 'select(.event=="session-start")')"
+expect_match "locked: the log says why" 'approval store.*(busy|locked)' "$(cat "$SCRATCH/proxy.log")"
+out=$(bssh "$USER_A" db02 --reason "faults test" -- echo let-through-2 2>&1 < /dev/null)
+rc=$?
+expect_eq "lock released: the request is stored now" 75 "$rc"
 
 pcl_finish
