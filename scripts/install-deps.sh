@@ -16,6 +16,9 @@ PACKAGES=(
     libcap-ng-dev libcap2-bin auditd
     libvterm-dev tmux chromium
 )
+# Hardening (issue 9): GNU time for bench/load.sh, valgrind for
+# tests/integration/valgrind.sh, clang for configure --enable-fuzzers.
+PACKAGES+=(time valgrind clang)
 # portcullis-replay's HTML export runs `npm ci` at build time. A node from
 # elsewhere (NodeSource) brings its own npm and conflicts with Debian's.
 if ! command -v npm >/dev/null 2>&1; then
