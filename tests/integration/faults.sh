@@ -202,7 +202,8 @@ pcl_wait_for 10 grep -q '^[0-9]' "$T/lock.out" ||
 logins=$(pcl_target_logins)
 pcl_audit_mark
 t0=$EPOCHREALTIME
-# A different command: a new request must be written, and cannot be.
+# The store cannot even be opened for the pending request's lookup: the
+# proxy waits out its busy timeout, then refuses.
 out=$(bssh "$USER_A" db02 --reason "faults test" -- echo let-through-2 2>&1 < /dev/null)
 rc=$?
 secs=$(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }")
@@ -218,6 +219,6 @@ expect_eq "locked: no session-start" "" "$(pcl_audit_new 'select(.event=="sessio
 expect_match "locked: the log says why" 'approval store.*(busy|locked)' "$(cat "$SCRATCH/proxy.log")"
 out=$(bssh "$USER_A" db02 --reason "faults test" -- echo let-through-2 2>&1 < /dev/null)
 rc=$?
-expect_eq "lock released: the request is stored now" 75 "$rc"
+expect_eq "lock released: the pending request is found again" 75 "$rc"
 
 pcl_finish
