@@ -30,23 +30,16 @@ NS=("$@")
 LOAD_KIB=${LOAD_KIB:-1024}
 SECRET=AKIAIOSFODNN7EXAMPLE
 
-BASTION_PORT=22510
-TARGET_PORT=22511
-export BASTION_PORT TARGET_PORT
-pcl_scratch
-: > "$SCRATCH/known_hosts"
-pcl_create_users
-pcl_make_keys
-pcl_install_proxy
+pcl_setup 22510 22511
+# Both sshd again, with room for the burst; the bastion's below.
+pcl_stop_sshd target
+pcl_stop_sshd bastion
 SSHD_LOAD="MaxStartups 1000:90:1000
 MaxSessions 10
 LoginGraceTime 120"
-pcl_start_target "$SSHD_LOAD"
-pcl_write_conf
+pcl_start_sshd target "$TARGET_PORT" "$SCRATCH/target_keys" "$SSHD_LOAD"
 # The burst of logins to the target may be slow on 2 CPUs.
 sed -i 's/^connect-timeout = .*/connect-timeout = 120/' "$SCRATCH/etc/portcullis.conf"
-pcl_policy_begin
-pcl_policy_target db01 "$TARGET_PORT"
 sed -i 's/^\[target db01\]$/[target db01]\nmask = builtin/' "$SCRATCH/etc/policy.conf"
 
 # The proxy under GNU time: CPU and peak RSS of each session's proxy in
@@ -61,8 +54,6 @@ chmod 0755 "$SCRATCH/bin/timed-proxy"
 pcl_start_sshd bastion "$BASTION_PORT" "$SCRATCH/bastion_keys" \
     "ForceCommand exec $SCRATCH/bin/timed-proxy
 $SSHD_LOAD"
-printf '[127.0.0.1]:%s %s\n' "$BASTION_PORT" \
-    "$(pcl_pubkey "$SCRATCH/bastion/host_ed25519.pub")" >> "$SCRATCH/known_hosts"
 # tests/lib.sh writes "MaxStartups 50" after the extra text, and for
 # MaxStartups sshd keeps the last value, not the first: drop that line and
 # have each sshd re-read its config (SIGHUP: it re-executes itself).
