@@ -6,6 +6,9 @@
 # seed corpus (new inputs go to BUILDDIR/tests/fuzz/work/NAME, crashes to
 # BUILDDIR/tests/fuzz/findings/NAME). Prints one summary line per target:
 # executions, coverage (cov/ft of libFuzzer's last line), findings.
+# -timeout=60: an input slower than a minute is a hang; 10 s fired on a
+# busy shared machine when the disk or the CPU stalled (inputs that then
+# replayed in milliseconds).
 set -u
 src=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run.sh BUILDDIR SECONDS [TARGET...]}
@@ -24,7 +27,7 @@ for t in "$@"; do
     log=$build/tests/fuzz/$t.log
     dict=
     [ -f "$src/$t.dict" ] && dict=-dict=$src/$t.dict
-    nice -n 19 "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    nice -n 19 "$bin" -max_total_time="$secs" -timeout=60 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 -artifact_prefix="$found/" $dict \
         "$work" > "$log" 2>&1
     rc=$?
