@@ -33,5 +33,7 @@ for t in "$@"; do
     rc=$?
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-    echo "$t: exit $rc, $execs executions in ${secs}s; last: $last; findings: $(ls "$found" | wc -l)"
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+    ran=$(awk "BEGIN { if (${rate:-0} > 0) printf \"%d\", ${execs:-0} / $rate; else print \"?\" }")
+    echo "$t: exit $rc, $execs executions in about ${ran}s (of ${secs}s); last: $last; findings: $(ls "$found" | wc -l)"
 done
