@@ -23,10 +23,10 @@ REPLAY=$top_builddir/replay/portcullis-replay
 [ -x "$CASTVERIFY" ] || skip "tests/tools/castverify not built (make check builds it)"
 [ -x "$REPLAY" ] || skip "replay/portcullis-replay not built"
 pcl_setup 22500 22501
-# Keepalive every second, two unanswered ones end the session: the stall
+# Keepalive every second, three unanswered ones end the session: the stall
 # case is over in seconds, not minutes.
 sed -i -e 's/^keepalive-interval = .*/keepalive-interval = 1/' \
-    -e 's/^keepalive-count-max = .*/keepalive-count-max = 2/' \
+    -e 's/^keepalive-count-max = .*/keepalive-count-max = 3/' \
     "$SCRATCH/etc/portcullis.conf"
 T=$SCRATCH/t
 mkdir -p "$T"
@@ -130,7 +130,7 @@ pids=$(target_session_pids)
 [ -n "$pids" ] || fail "no target sshd process found for the session"
 t0=$EPOCHREALTIME
 kill -STOP $pids
-# The bound: 2 keepalives of 1 s unanswered, plus slack for a busy host.
+# The bound: 4 s of silence (3 keepalives unanswered), plus slack for a busy host.
 if pcl_wait_for 20 pcl_not_running "$CLIENT"; then
     secs=$(awk "BEGIN { printf \"%.1f\", $EPOCHREALTIME - $t0 }")
     echo "faults: stalled session ended after ${secs}s"
