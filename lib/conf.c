@@ -10,6 +10,7 @@
 
 #include "portcullis/err.h"
 #include "portcullis/file.h"
+#include "portcullis/jwt.h"
 #include "portcullis/parse.h"
 
 enum kw_type {
@@ -21,6 +22,9 @@ enum kw_type {
     KW_LOGLEVEL,
     KW_MILLIS,   /* duration in milliseconds: N (ms), Nms, Ns */
     KW_CHOICE,   /* one of kw->choices, '|'-separated */
+    KW_STRING,   /* any text, "" allowed */
+    KW_URL,      /* an https:// URL, or "" (off) */
+    KW_ALGS,     /* JWS algorithm allow-list (pcl_jwt_parse_algs) */
 };
 
 /*
@@ -74,6 +78,48 @@ static const struct kw keywords[] = {
     { "audit", "syslog", KW_BOOL, OFF(audit_syslog), "yes", 0, 0, NULL },
     { "audit", "kernel", KW_BOOL, OFF(audit_kernel), "yes", 0, 0, NULL },
     { "audit", "required", KW_BOOL, OFF(audit_required), "no", 0, 0, NULL },
+    { "oidc", "issuer", KW_URL, OFF(oidc_issuer), "", 0, 0, NULL },
+    { "oidc", "client-id", KW_STRING, OFF(oidc_client_id), "", 0, 0, NULL },
+    { "oidc", "client-secret-file", KW_PATH_OPT,
+      OFF(oidc_client_secret_file), "", 0, 0, NULL },
+    { "oidc", "scopes", KW_STRING, OFF(oidc_scopes),
+      "openid profile email groups", 0, 0, NULL },
+    { "oidc", "audience", KW_STRING, OFF(oidc_audience), "", 0, 0, NULL },
+    { "oidc", "username-claim", KW_CHOICE, OFF(oidc_username_claim),
+      "preferred_username", 0, 0, "preferred_username|email|sub" },
+    { "oidc", "email-domain", KW_STRING, OFF(oidc_email_domain), "", 0, 0,
+      NULL },
+    { "oidc", "user-map", KW_PATH_OPT, OFF(oidc_user_map), "", 0, 0, NULL },
+    { "oidc", "groups-claim", KW_STRING, OFF(oidc_groups_claim), "groups",
+      0, 0, NULL },
+    { "oidc", "ca-file", KW_PATH_OPT, OFF(oidc_ca_file), "", 0, 0, NULL },
+    { "oidc", "algorithms", KW_ALGS, OFF(oidc_algorithms),
+      "RS256, PS256, ES256, EdDSA", 0, 0, NULL },
+    { "oidc", "failmode", KW_CHOICE, OFF(oidc_failmode), "secure", 0, 0,
+      "secure|open" },
+    { "oidc", "timeout", KW_SECONDS, OFF(oidc_timeout), "10", 1, 60, NULL },
+    /* sshd's LoginGraceTime is 120 s by default: stay inside it. */
+    { "oidc", "login-timeout", KW_SECONDS, OFF(oidc_login_timeout), "100",
+      10, 3600, NULL },
+    { "oidc", "interval", KW_SECONDS, OFF(oidc_interval), "5", 1, 60,
+      NULL },
+    { "oidc", "leeway", KW_SECONDS, OFF(oidc_leeway), "60", 0, 600, NULL },
+    { "oidc", "max-age", KW_SECONDS, OFF(oidc_max_age), "10m", 0, 86400,
+      NULL },
+    { "oidc", "jwks-cooldown", KW_SECONDS, OFF(oidc_jwks_cooldown), "60",
+      0, 3600, NULL },
+    { "oidc", "state-dir", KW_PATH, OFF(oidc_state_dir),
+      LOCALSTATEDIR "/lib/portcullis", 0, 0, NULL },
+    { "oidc", "remember", KW_SECONDS, OFF(oidc_remember), "0", 0, 86400,
+      NULL },
+    { "oidc", "remember-store", KW_PATH, OFF(oidc_remember_store),
+      LOCALSTATEDIR "/lib/portcullis/remember.sqlite", 0, 0, NULL },
+    { "oidc", "ticket-key", KW_PATH, OFF(oidc_ticket_key),
+      SYSCONFDIR "/portcullis/ticket.key", 0, 0, NULL },
+    { "oidc", "ticket-lifetime", KW_SECONDS, OFF(oidc_ticket_lifetime),
+      "1h", 10, 86400, NULL },
+    { "oidc", "require-ticket", KW_BOOL, OFF(oidc_require_ticket), "no", 0,
+      0, NULL },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -179,6 +225,30 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
                          kw->key, value, kw->choices);
             return false;
         }
+        free(*sp);
+        *sp = strdup(value);
+        if (*sp == NULL) {
+            pcl_diag_add(diag, file, line, "out of memory");
+            return false;
+        }
+        return true;
+    case KW_ALGS: {
+        char why[160];
+        unsigned mask;
+        if (pcl_jwt_parse_algs(value, &mask, why, sizeof(why)) != PCL_OK) {
+            pcl_diag_add(diag, file, line, "%s: %s", kw->key, why);
+            return false;
+        }
+    }
+        /* fall through */
+    case KW_URL:
+        if (kw->type == KW_URL && value[0] != '\0' && strncmp(value, "https://", 8) != 0) {
+            pcl_diag_add(diag, file, line, "%s: must be an https:// URL",
+                         kw->key);
+            return false;
+        }
+        /* fall through */
+    case KW_STRING:
         free(*sp);
         *sp = strdup(value);
         if (*sp == NULL) {
@@ -327,6 +397,9 @@ pcl_conf_free(struct pcl_conf *c)
         case KW_PATH_OPT:
         case KW_LOGLEVEL:
         case KW_CHOICE:
+        case KW_STRING:
+        case KW_URL:
+        case KW_ALGS:
             free(*(char **)(void *)((char *)c + keywords[i].offset));
             break;
         default:
@@ -350,6 +423,9 @@ pcl_conf_dump(const struct pcl_conf *c, FILE *fp)
         case KW_PATH_OPT:
         case KW_LOGLEVEL:
         case KW_CHOICE:
+        case KW_STRING:
+        case KW_URL:
+        case KW_ALGS:
             fprintf(fp, "%s\n",
                     *(char *const *)(const void *)(base + kw->offset));
             break;

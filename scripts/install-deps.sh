@@ -14,6 +14,7 @@ PACKAGES=(
     mandoc rsync expect jq python3 procps passwd coreutils
     asciinema util-linux libsqlite3-dev
     libcap-ng-dev libcap2-bin auditd
+    libpam-wrapper libpamtest0-dev nodejs npm curl openssl
 )
 
 if [ "$(id -u)" != 0 ]; then
