@@ -405,12 +405,13 @@ accept_token(struct run *r, const struct pcl_oidc_discovery *d,
         pcl_err_why(why, whylen, "ID token refused: %s", w);
         goto refuse;
     }
-    rc = pcl_oidc_map_user(jwt, &map, r->rq->user, w, sizeof(w));
+    /* Who approved comes first, so that a refusal records it too. */
+    rc = identity_of(r, jwt, &t, w, sizeof(w));
     if (rc != PCL_OK) {
         pcl_err_why(why, whylen, "%s", w);
         goto refuse;
     }
-    rc = identity_of(r, jwt, &t, w, sizeof(w));
+    rc = pcl_oidc_map_user(jwt, &map, r->rq->user, w, sizeof(w));
     if (rc != PCL_OK) {
         pcl_err_why(why, whylen, "%s", w);
         goto refuse;
@@ -428,7 +429,7 @@ accept_token(struct run *r, const struct pcl_oidc_discovery *d,
     remember_store(r, &t);
     return PCL_SIGNIN_OK;
 refuse:
-    audit_login(r, "failure", "device", why, jwt != NULL ? &t : NULL);
+    audit_login(r, "failure", "device", why, t.sub[0] != '\0' ? &t : NULL);
     pcl_jwt_free(jwt);
     say(r, SAY_REFUSED);
     return PCL_SIGNIN_DENIED;
