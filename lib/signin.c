@@ -51,7 +51,8 @@ mono_now(void)
 }
 
 /* Sleeps until ms milliseconds after the start: the first prompt of a
- * real flow and of the look-alike one come no sooner than this. */
+ * real flow and of the look-alike one come no sooner than this, and an
+ * unapproved flow of either kind ends at the same deadline. */
 static void
 pad_until(const struct run *r, unsigned ms)
 {
@@ -265,7 +266,6 @@ look_alike(struct run *r, char *why, size_t whylen)
     char complete[600];
     char *uri;
     char *answer = NULL;
-    time_t deadline = r->start + (time_t)r->conf->oidc_login_timeout;
 
     uri = pcl_oidc_cached_verification_uri(&r->p, r->conf->oidc_issuer);
     pcl_oidc_fake_user_code(code, sizeof(code));
@@ -281,10 +281,7 @@ look_alike(struct run *r, char *why, size_t whylen)
     }
     free(answer);
     /* The deadline an unapproved code would reach, polled or not. */
-    while (mono_now() < deadline) {
-        struct timespec ts = { 0, 200 * 1000 * 1000 };
-        (void)nanosleep(&ts, NULL);
-    }
+    pad_until(r, r->conf->oidc_login_timeout * 1000u);
     pcl_err_why(why, whylen, "no approval before the login deadline");
     audit_login(r, "failure", "device", "no approval before the login "
                 "deadline", NULL);
@@ -499,6 +496,11 @@ device_flow(struct run *r, char **ticket, char *why, size_t whylen)
         break;
     case PCL_OIDC_EXPIRED:
     case PCL_OIDC_TIMEOUT:
+        /* The poller stops an interval early; wait out the deadline as
+         * the look-alike flow of a user who does not exist does. */
+        if (res == PCL_OIDC_TIMEOUT) {
+            pad_until(r, r->conf->oidc_login_timeout * 1000u);
+        }
         pcl_err_why(why, whylen, "%s", w);
         audit_login(r, "failure", "device", why, NULL);
         say(r, SAY_EXPIRED);

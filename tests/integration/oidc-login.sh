@@ -21,6 +21,13 @@ pcl_require_cmd openssl
 pcl_idp_require
 PAMWRAP=$(ldconfig -p | awk '/libpam_wrapper.so / { print $NF; exit }')
 [ -n "$PAMWRAP" ] || skip "libpam_wrapper not installed"
+# An ASan build of the module needs the ASan runtime loaded first.
+ASAN_LIB= ASAN_ENV=":"
+if ldd "$top_builddir/pam_module/.libs/pam_portcullis.so" 2>/dev/null | grep -q libasan; then
+    ASAN_LIB="$(gcc -print-file-name=libasan.so) "
+    ASAN_ENV="PAM_WRAPPER_DISABLE_DEEPBIND=1 ASAN_OPTIONS=detect_leaks=0
+export PAM_WRAPPER_DISABLE_DEEPBIND ASAN_OPTIONS"
+fi
 MODULE=$top_builddir/pam_module/.libs/pam_portcullis.so
 [ -f "$MODULE" ] || fatal "$MODULE not built"
 TICKET_TOOL=$top_builddir/tests/tools/pcl-ticket
@@ -71,8 +78,8 @@ printf '%s\n' \
     "account  required $S/pam_permit.so" \
     "session  required $S/pam_permit.so" > "$SCRATCH/pam.d/sshd"
 printf '%s\n' '#!/bin/sh' \
-    "LD_PRELOAD=$PAMWRAP PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$SCRATCH/pam.d" \
-    'export LD_PRELOAD PAM_WRAPPER PAM_WRAPPER_SERVICE_DIR' \
+    "LD_PRELOAD='$ASAN_LIB$PAMWRAP' PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$SCRATCH/pam.d" \
+    'export LD_PRELOAD PAM_WRAPPER PAM_WRAPPER_SERVICE_DIR' "$ASAN_ENV" \
     "exec $SSHD \"\$@\"" > "$SCRATCH/bin/sshd-pamwrap"
 chmod 755 "$SCRATCH/bin/sshd-pamwrap"
 REAL_SSHD=$SSHD
