@@ -64,8 +64,6 @@ static const struct event_type {
     { "oidc-login", AUDIT_USER_AUTH, "result", "success" },
     { "oidc-failopen", AUDIT_USER_AUTH, NULL, "success" },
     { "oidc-remember", AUDIT_TRUSTED_APP, NULL, "success" },
-    /* the proxy's check of the identity ticket */
-    { "ticket-refused", AUDIT_USER_AUTH, NULL, NULL },
 };
 
 /*

@@ -260,4 +260,28 @@ set_conf require-ticket no
 run_proxy ""
 expect_eq "no ticket, require-ticket no: local groups" 0 "$?"
 
+trace "portcullis-audit(5), SIGN-IN EVENTS: what was emitted is documented"
+MAN=$top_srcdir/man/portcullis-audit.5.in
+documented=$(awk '
+    /^\.Sh / { sh = substr($0, 5); ev = ""; next }
+    sh == "SIGN-IN EVENTS" && /^\.Ss / { ev = $2; print ev " -"; next }
+    sh == "SIGN-IN EVENTS" && ev != "" && /^\.It Va / { print ev " " $3 }
+' "$MAN" | sort -u)
+[ -n "$documented" ] || fatal "no SIGN-IN EVENTS in $MAN"
+emitted=$(jq -r 'select(.event | startswith("oidc-")) | . as $e |
+    keys_unsorted[] | select(. != "time" and . != "event") | "\($e.event) \(.)"' \
+    "$SCRATCH/log/audit.json" | sort -u)
+while read -r ev f; do
+    grep -qx "$ev $f" <<<"$documented" ||
+        fail "field '$f' of '$ev' is emitted but not in SIGN-IN EVENTS"
+done <<<"$emitted"
+for ev in $(awk '$2 == "-" && $1 != "decision" { print $1 }' <<<"$documented"); do
+    grep -q "^$ev " <<<"$emitted" || fail "event '$ev' is documented but was never emitted"
+done
+for f in subject issuer idp_groups; do
+    grep -qx "decision $f" <<<"$documented" || fail "decision field $f not documented"
+    [ "$(pcl_audit_events "select(.event == \"decision\" and .$f != null)" | wc -l)" -gt 0 ] ||
+        fail "decision field $f documented but never emitted"
+done
+
 pcl_finish

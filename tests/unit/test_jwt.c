@@ -22,6 +22,7 @@
 
 #include "portcullis/err.h"
 #include "portcullis/jwt.h"
+#include "../tools/jwtgen.h"
 
 #define ISS "https://idp.example.test"
 #define AUD "bastion"
@@ -31,121 +32,13 @@ struct keys {
     struct pcl_jwks *jwks;
 };
 
-static char *
-b64u(const uint8_t *p, size_t n)
-{
-    char *s = pcl_b64url_encode(p, n);
-    assert_non_null(s);
-    return s;
-}
-
-static char *
-bn_param(EVP_PKEY *k, const char *name)
-{
-    BIGNUM *bn = NULL;
-    uint8_t buf[1024];
-    int n;
-
-    assert_int_equal(EVP_PKEY_get_bn_param(k, name, &bn), 1);
-    n = BN_bn2bin(bn, buf);
-    BN_free(bn);
-    return b64u(buf, (size_t)n);
-}
-
-/* The public JWK of k, as an IdP would publish it. */
-static void
-jwk_of(EVP_PKEY *k, const char *kid, char *out, size_t outlen)
-{
-    if (EVP_PKEY_is_a(k, "RSA")) {
-        char *n = bn_param(k, OSSL_PKEY_PARAM_RSA_N);
-        char *e = bn_param(k, OSSL_PKEY_PARAM_RSA_E);
-        snprintf(out, outlen, "{\"kty\":\"RSA\",\"kid\":\"%s\",\"use\":"
-                 "\"sig\",\"n\":\"%s\",\"e\":\"%s\"}", kid, n, e);
-        free(n);
-        free(e);
-    } else if (EVP_PKEY_is_a(k, "EC")) {
-        uint8_t pt[65];
-        size_t l = 0;
-        char *x, *y;
-        assert_int_equal(EVP_PKEY_get_octet_string_param(
-                             k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &l),
-                         1);
-        assert_int_equal(l, 65);
-        x = b64u(pt + 1, 32);
-        y = b64u(pt + 33, 32);
-        snprintf(out, outlen, "{\"kty\":\"EC\",\"kid\":\"%s\",\"crv\":"
-                 "\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}", kid, x, y);
-        free(x);
-        free(y);
-    } else {
-        uint8_t raw[32];
-        size_t l = sizeof(raw);
-        char *x;
-        assert_int_equal(EVP_PKEY_get_raw_public_key(k, raw, &l), 1);
-        x = b64u(raw, l);
-        snprintf(out, outlen, "{\"kty\":\"OKP\",\"kid\":\"%s\",\"crv\":"
-                 "\"Ed25519\",\"x\":\"%s\"}", kid, x);
-        free(x);
-    }
-}
-
-/* Signs header.payload with k for alg; returns the compact JWS. */
-static char *
-sign(const char *alg, EVP_PKEY *k, const char *header, const char *payload)
-{
-    char *h = b64u((const uint8_t *)header, strlen(header));
-    char *p = b64u((const uint8_t *)payload, strlen(payload));
-    char input[8192];
-    uint8_t sig[1024];
-    size_t slen = sizeof(sig);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    EVP_PKEY_CTX *pctx = NULL;
-    char *s;
-    char *tok;
-
-    snprintf(input, sizeof(input), "%s.%s", h, p);
-    assert_int_equal(EVP_DigestSignInit(md, &pctx,
-                                        strcmp(alg, "EdDSA") == 0
-                                            ? NULL
-                                            : EVP_sha256(),
-                                        NULL, k),
-                     1);
-    if (strcmp(alg, "PS256") == 0) {
-        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
-    }
-    assert_int_equal(EVP_DigestSign(md, sig, &slen, (uint8_t *)input,
-                                    strlen(input)),
-                     1);
-    EVP_MD_CTX_free(md);
-    if (strcmp(alg, "ES256") == 0) {
-        /* DER -> JOSE r || s, 32 bytes each */
-        const uint8_t *d = sig;
-        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &d, (long)slen);
-        uint8_t rs[64];
-        assert_non_null(es);
-        BN_bn2binpad(ECDSA_SIG_get0_r(es), rs, 32);
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), rs + 32, 32);
-        ECDSA_SIG_free(es);
-        memcpy(sig, rs, 64);
-        slen = 64;
-    }
-    s = b64u(sig, slen);
-    tok = malloc(strlen(input) + strlen(s) + 2);
-    sprintf(tok, "%s.%s", input, s);
-    free(h);
-    free(p);
-    free(s);
-    return tok;
-}
-
 /* The classic confusion: HS256 keyed with the RSA public key's PEM. */
 static char *
 hs256_with_pubkey(EVP_PKEY *k, const char *payload)
 {
     const char *header = "{\"alg\":\"HS256\",\"kid\":\"rsa1\"}";
-    char *h = b64u((const uint8_t *)header, strlen(header));
-    char *p = b64u((const uint8_t *)payload, strlen(payload));
+    char *h = jwtgen_b64u((const uint8_t *)header, strlen(header));
+    char *p = jwtgen_b64u((const uint8_t *)payload, strlen(payload));
     BIO *bio = BIO_new(BIO_s_mem());
     char *pem;
     long pemlen;
@@ -160,7 +53,7 @@ hs256_with_pubkey(EVP_PKEY *k, const char *payload)
     EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, pem, (size_t)pemlen,
               (uint8_t *)input, strlen(input), mac, sizeof(mac), &maclen);
     BIO_free(bio);
-    s = b64u(mac, maclen);
+    s = jwtgen_b64u(mac, maclen);
     tok = malloc(strlen(input) + strlen(s) + 2);
     sprintf(tok, "%s.%s", input, s);
     free(h);
@@ -183,9 +76,9 @@ setup(void **state)
     assert_non_null(k->rsa);
     assert_non_null(k->ec);
     assert_non_null(k->ed);
-    jwk_of(k->rsa, "rsa1", a, sizeof(a));
-    jwk_of(k->ec, "ec1", b, sizeof(b));
-    jwk_of(k->ed, "ed1", c, sizeof(c));
+    jwtgen_jwk(k->rsa, "rsa1", a, sizeof(a));
+    jwtgen_jwk(k->ec, "ec1", b, sizeof(b));
+    jwtgen_jwk(k->ed, "ed1", c, sizeof(c));
     /* an HMAC key in the set must never be used */
     snprintf(doc, sizeof(doc), "{\"keys\":[%s,%s,%s,{\"kty\":\"oct\","
              "\"kid\":\"hs\",\"k\":\"c2VjcmV0\"}]}", a, b, c);
@@ -313,7 +206,7 @@ test_vectors(void **state)
         snprintf(claims, sizeof(claims), v->claims, now + v->iat_off,
                  now + v->exp_off);
 #pragma GCC diagnostic pop
-        tok = sign(v->alg, key, header, claims);
+        tok = jwtgen_sign(v->alg, key, header, claims);
         rc = pcl_jwt_verify(tok, k->jwks, &rules, &t, why, sizeof(why));
         print_message("%-34s rc=%d %s\n", v->name, rc, why);
         assert_int_equal(rc, v->rc);
@@ -347,8 +240,8 @@ test_refusals(void **state)
     snprintf(claims, sizeof(claims), GOOD, now, now + 300);
 
     /* alg none, empty signature */
-    h = b64u((const uint8_t *)"{\"alg\":\"none\"}", 14);
-    c = b64u((const uint8_t *)claims, strlen(claims));
+    h = jwtgen_b64u((const uint8_t *)"{\"alg\":\"none\"}", 14);
+    c = jwtgen_b64u((const uint8_t *)claims, strlen(claims));
     snprintf(buf, sizeof(buf), "%s.%s.", h, c);
     assert_int_equal(pcl_jwt_verify(buf, k->jwks, &rules, &t, why,
                                     sizeof(why)),
@@ -365,7 +258,7 @@ test_refusals(void **state)
     free(tok);
 
     /* one flipped bit in the signature */
-    tok = sign("RS256", k->rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+    tok = jwtgen_sign("RS256", k->rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
                claims);
     p = strrchr(tok, '.') + 5;
     *p = *p == 'A' ? 'B' : 'A';
@@ -375,7 +268,7 @@ test_refusals(void **state)
     free(tok);
 
     /* ES256 with a DER signature instead of r||s */
-    tok = sign("RS256", k->rsa, "{\"alg\":\"ES256\",\"kid\":\"ec1\"}",
+    tok = jwtgen_sign("RS256", k->rsa, "{\"alg\":\"ES256\",\"kid\":\"ec1\"}",
                claims);
     assert_int_equal(pcl_jwt_verify(tok, k->jwks, &rules, &t, why,
                                     sizeof(why)),
