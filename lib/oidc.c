@@ -102,6 +102,24 @@ dup_https(json_object *o, const char *name, bool *bad)
     return c;
 }
 
+/* The cache is used only in a directory of root's that nobody else may
+ * write: what it holds decides which keys sign ID tokens. */
+static bool
+state_dir_ok(const struct pcl_oidc_params *p)
+{
+    char why[256];
+
+    if (p->state_dir == NULL || p->state_dir[0] == '\0') {
+        return false;
+    }
+    if (pcl_file_check_dir(p->state_dir, PCL_FILE_DIR, why, sizeof(why)) !=
+        PCL_OK) {
+        debug("oidc: no cache: %s", why);
+        return false;
+    }
+    return true;
+}
+
 /* Reads state_dir/name (checked like a config file: root's, not writable
  * by others) into an owned buffer; *mtime gets its modification time. */
 static int
@@ -117,7 +135,7 @@ cache_read(const struct pcl_oidc_params *p, const char *name, char **out,
     int rc;
 
     *out = NULL;
-    if (p->state_dir == NULL || p->state_dir[0] == '\0') {
+    if (!state_dir_ok(p)) {
         return PCL_ERR_NOTFOUND;
     }
     snprintf(path, sizeof(path), "%s/%s", p->state_dir, name);
@@ -156,7 +174,7 @@ cache_write(const struct pcl_oidc_params *p, const char *name,
     char tmp[4096];
     int fd;
 
-    if (p->state_dir == NULL || p->state_dir[0] == '\0') {
+    if (!state_dir_ok(p)) {
         return;
     }
     snprintf(path, sizeof(path), "%s/%s", p->state_dir, name);

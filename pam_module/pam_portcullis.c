@@ -7,7 +7,6 @@
 #include "config.h"
 
 #define PAM_SM_AUTH
-#define PAM_SM_SESSION
 
 #include <pwd.h>
 #include <security/pam_appl.h>
@@ -211,32 +210,11 @@ out:
     return ret;
 }
 
+/* No credentials to set. The ticket travels in the PAM environment,
+ * which sshd copies from its authentication process into the session's,
+ * so the module has no session part either. */
 EXPORT int
 pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
-{
-    (void)pamh;
-    (void)flags;
-    (void)argc;
-    (void)argv;
-    return PAM_SUCCESS;
-}
-
-/* The ticket travels in the PAM environment, which sshd copies from its
- * authentication process into the session's; nothing to do here. */
-EXPORT int
-pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
-                    const char **argv)
-{
-    (void)pamh;
-    (void)flags;
-    (void)argc;
-    (void)argv;
-    return PAM_SUCCESS;
-}
-
-EXPORT int
-pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
-                     const char **argv)
 {
     (void)pamh;
     (void)flags;

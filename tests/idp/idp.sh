@@ -59,3 +59,11 @@ pcl_idp_stop() {
         [ "${PCL_PIDS[$i]}" = "$IDP_PID" ] && unset 'PCL_PIDS[$i]'
     done
 }
+
+# pcl_oidc_keys PORT: the [oidc] keys every test shares (IdP on PORT, the
+# CA of $SCRATCH/pki, ticket key and state in $SCRATCH), one per line.
+pcl_oidc_keys() {
+    printf '%s\n' "[oidc]" "issuer = https://127.0.0.1:$1" "client-id = bastion" \
+        "ca-file = $SCRATCH/pki/ca.crt" "state-dir = $SCRATCH/state" \
+        "ticket-key = $SCRATCH/etc/ticket.key" "login-timeout = 10" "interval = 1"
+}

@@ -52,18 +52,11 @@ chmod 0640 "$SCRATCH/etc/ticket.key"
 install -d -m 0700 "$SCRATCH/state"
 CONF=$SCRATCH/etc/portcullis.conf
 pcl_write_conf "
-[oidc]
-issuer = https://127.0.0.1:$IDP_PORT
-client-id = bastion
-ca-file = $SCRATCH/pki/ca.crt
-state-dir = $SCRATCH/state
-ticket-key = $SCRATCH/etc/ticket.key
+$(pcl_oidc_keys "$IDP_PORT")
 remember = 0
 remember-store = $SCRATCH/state/remember.sqlite
 failmode = secure
 require-ticket = no
-login-timeout = 10
-interval = 1
 jwks-cooldown = 0"
 pcl_policy_begin
 pcl_policy_target db01 "$TARGET_PORT"

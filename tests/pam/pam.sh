@@ -37,14 +37,7 @@ for c in ok bad; do
 json-log = $SCRATCH/log/audit.json
 syslog = no
 kernel = no
-[oidc]
-issuer = https://127.0.0.1:$IDP_PORT
-client-id = bastion
-ca-file = $SCRATCH/pki/ca.crt
-state-dir = $SCRATCH/state
-ticket-key = $SCRATCH/etc/ticket.key
-login-timeout = 10
-interval = 1
+$(pcl_oidc_keys "$IDP_PORT")
 EOF_CONF
 done
 # A typo: the whole file is refused, and so is every sign-in.
