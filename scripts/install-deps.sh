@@ -14,8 +14,13 @@ PACKAGES=(
     mandoc rsync expect jq python3 procps passwd coreutils
     asciinema util-linux libsqlite3-dev
     libcap-ng-dev libcap2-bin auditd
-    libpam-wrapper libpamtest0-dev nodejs npm curl openssl
+    libpam-wrapper libpamtest0-dev curl openssl
 )
+# The test IdP of pam_portcullis runs on node; a node installed otherwise
+# (NodeSource's nodejs carries its own npm and conflicts with Debian's)
+# is used as it is.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: run as root (apt-get install)" >&2

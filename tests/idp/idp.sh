@@ -60,10 +60,72 @@ pcl_idp_stop() {
     done
 }
 
+# pcl_oidc_files [GROUP]: the ticket key $SCRATCH/etc/ticket.key (root:GROUP
+# 0640, as make install lays it out) and the state directory (root 0700).
+pcl_oidc_files() {
+    head -c 32 /dev/urandom > "$SCRATCH/etc/ticket.key"
+    chown root:"${1:-root}" "$SCRATCH/etc/ticket.key"
+    chmod 0640 "$SCRATCH/etc/ticket.key"
+    install -d -m 0700 "$SCRATCH/state"
+}
+
 # pcl_oidc_keys PORT: the [oidc] keys every test shares (IdP on PORT, the
 # CA of $SCRATCH/pki, ticket key and state in $SCRATCH), one per line.
 pcl_oidc_keys() {
     printf '%s\n' "[oidc]" "issuer = https://127.0.0.1:$1" "client-id = bastion" \
         "ca-file = $SCRATCH/pki/ca.crt" "state-dir = $SCRATCH/state" \
         "ticket-key = $SCRATCH/etc/ticket.key" "login-timeout = 10" "interval = 1"
+}
+
+# pcl_start_oidc_bastion [EXTRA_CONFIG_TEXT]: the bastion sshd of
+# tests/lib.sh, with a key first and then the device flow: PAM stack
+# pam_portcullis (config $SCRATCH/etc/portcullis.conf), loaded through
+# pam_wrapper from $SCRATCH/pam.d, so nothing under /etc changes. An
+# ASan build of the module gets the ASan runtime loaded first.
+pcl_start_oidc_bastion() {
+    local module=$top_builddir/pam_module/.libs/pam_portcullis.so
+    local pamwrap s asan_lib="" asan_env=":" real=$SSHD
+    pamwrap=$(ldconfig -p | awk '/libpam_wrapper.so / { print $NF; exit }')
+    [ -n "$pamwrap" ] || skip "libpam_wrapper not installed"
+    [ -f "$module" ] || fatal "$module not built"
+    if ldd "$module" 2>/dev/null | grep -q libasan; then
+        asan_lib="$(gcc -print-file-name=libasan.so) "
+        asan_env="PAM_WRAPPER_DISABLE_DEEPBIND=1 ASAN_OPTIONS=detect_leaks=0
+export PAM_WRAPPER_DISABLE_DEEPBIND ASAN_OPTIONS"
+    fi
+    s=/lib/x86_64-linux-gnu/security
+    [ -f "$s/pam_permit.so" ] ||
+        s=$(dirname "$(find /lib /usr/lib -name pam_permit.so | head -1)")
+    mkdir -p "$SCRATCH/pam.d"
+    printf '%s\n' \
+        "auth     required $module config=$SCRATCH/etc/portcullis.conf" \
+        "account  required $s/pam_permit.so" \
+        "session  required $s/pam_permit.so" > "$SCRATCH/pam.d/sshd"
+    printf '%s\n' '#!/bin/sh' \
+        "LD_PRELOAD='$asan_lib$pamwrap' PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$SCRATCH/pam.d" \
+        'export LD_PRELOAD PAM_WRAPPER PAM_WRAPPER_SERVICE_DIR' "$asan_env" \
+        "exec $real \"\$@\"" > "$SCRATCH/bin/sshd-pamwrap"
+    chmod 755 "$SCRATCH/bin/sshd-pamwrap"
+    SSHD=$SCRATCH/bin/sshd-pamwrap
+    pcl_start_bastion "UsePAM yes
+KbdInteractiveAuthentication yes
+AuthenticationMethods publickey,keyboard-interactive
+${1:-}"
+    SSHD=$real
+}
+
+# pcl_oidc_login USER MODE APPROVER [COMMAND...]: one ssh login to the
+# bastion through the device flow, played by tests/integration/oidc-login.exp
+# (MODE approve, deny, none or late; APPROVER logs in at the IdP). Output
+# in $OUT, ssh's exit status in $RC.
+pcl_oidc_login() {
+    local u=$1 mode=$2 who=$3
+    shift 3
+    OUT=$(timeout -k 5 60 expect -f "$top_srcdir/tests/integration/oidc-login.exp" \
+        "$IDP_DIR/approve.sh" "$SCRATCH/pki/ca.crt" "$mode" "$who" \
+        ssh -F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new \
+        -o UserKnownHostsFile="$SCRATCH/known_hosts" -o ConnectTimeout=10 \
+        -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
+        -i "$SCRATCH/client/$u" -p "$BASTION_PORT" -l "$u" 127.0.0.1 "$@" 2>&1)
+    RC=$?
 }

@@ -19,17 +19,6 @@ pcl_require_cmd expect
 pcl_require_cmd jq
 pcl_require_cmd openssl
 pcl_idp_require
-PAMWRAP=$(ldconfig -p | awk '/libpam_wrapper.so / { print $NF; exit }')
-[ -n "$PAMWRAP" ] || skip "libpam_wrapper not installed"
-# An ASan build of the module needs the ASan runtime loaded first.
-ASAN_LIB= ASAN_ENV=":"
-if ldd "$top_builddir/pam_module/.libs/pam_portcullis.so" 2>/dev/null | grep -q libasan; then
-    ASAN_LIB="$(gcc -print-file-name=libasan.so) "
-    ASAN_ENV="PAM_WRAPPER_DISABLE_DEEPBIND=1 ASAN_OPTIONS=detect_leaks=0
-export PAM_WRAPPER_DISABLE_DEEPBIND ASAN_OPTIONS"
-fi
-MODULE=$top_builddir/pam_module/.libs/pam_portcullis.so
-[ -f "$MODULE" ] || fatal "$MODULE not built"
 TICKET_TOOL=$top_builddir/tests/tools/pcl-ticket
 [ -x "$TICKET_TOOL" ] || fatal "$TICKET_TOOL not built (make check builds it)"
 
@@ -45,11 +34,7 @@ pcl_install_proxy
 pcl_start_target
 pcl_mkca "$SCRATCH/pki"
 
-# Ticket key: root:<portcullis group> 0640, as make install would lay it.
-head -c 32 /dev/urandom > "$SCRATCH/etc/ticket.key"
-chown root:"$TEST_GROUP" "$SCRATCH/etc/ticket.key"
-chmod 0640 "$SCRATCH/etc/ticket.key"
-install -d -m 0700 "$SCRATCH/state"
+pcl_oidc_files "$TEST_GROUP"
 CONF=$SCRATCH/etc/portcullis.conf
 pcl_write_conf "
 $(pcl_oidc_keys "$IDP_PORT")
@@ -63,41 +48,14 @@ pcl_policy_target db01 "$TARGET_PORT"
 pcl_policy_target dbadb "$TARGET_PORT" "" "allow = group:dba"
 
 # The bastion: sshd under pam_wrapper with our stack as its "sshd" service.
-mkdir -p "$SCRATCH/pam.d"
-S=/lib/x86_64-linux-gnu/security
-[ -f "$S/pam_permit.so" ] || S=$(dirname "$(find /lib /usr/lib -name pam_permit.so | head -1)")
-printf '%s\n' \
-    "auth     required $MODULE config=$CONF" \
-    "account  required $S/pam_permit.so" \
-    "session  required $S/pam_permit.so" > "$SCRATCH/pam.d/sshd"
-printf '%s\n' '#!/bin/sh' \
-    "LD_PRELOAD='$ASAN_LIB$PAMWRAP' PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$SCRATCH/pam.d" \
-    'export LD_PRELOAD PAM_WRAPPER PAM_WRAPPER_SERVICE_DIR' "$ASAN_ENV" \
-    "exec $SSHD \"\$@\"" > "$SCRATCH/bin/sshd-pamwrap"
-chmod 755 "$SCRATCH/bin/sshd-pamwrap"
-REAL_SSHD=$SSHD
-SSHD=$SCRATCH/bin/sshd-pamwrap
-pcl_start_bastion "UsePAM yes
-KbdInteractiveAuthentication yes
-AuthenticationMethods publickey,keyboard-interactive"
-SSHD=$REAL_SSHD
+pcl_start_oidc_bastion
 
 OP_GROUPS="{\"$USER_A\":[\"dba\",\"ops\"],\"$USER_B\":[\"dev\"]}"
 export OP_GROUPS
 pcl_idp_start "$IDP_PORT"
 
-# login USER MODE APPROVER [COMMAND...]: one ssh login through the device
-# flow; output in $OUT, ssh's status in $RC.
 login() {
-    local u=$1 mode=$2 who=$3
-    shift 3
-    OUT=$(timeout -k 5 60 expect -f "$top_srcdir/tests/integration/oidc-login.exp" \
-        "$top_srcdir/tests/idp/approve.sh" "$SCRATCH/pki/ca.crt" "$mode" "$who" \
-        ssh -F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new \
-        -o UserKnownHostsFile="$SCRATCH/known_hosts" -o ConnectTimeout=10 \
-        -o NumberOfPasswordPrompts=1 -o LogLevel=ERROR \
-        -i "$SCRATCH/client/$u" -p "$BASTION_PORT" -l "$u" 127.0.0.1 "$@" 2>&1)
-    RC=$?
+    pcl_oidc_login "$@"
 }
 set_conf() {
     sed -i "s|^$1 = .*|$1 = $2|" "$CONF"

@@ -26,9 +26,7 @@ IDP_PORT=22310
 pcl_scratch
 pcl_create_users
 pcl_mkca "$SCRATCH/pki"
-head -c 32 /dev/urandom > "$SCRATCH/etc/ticket.key"
-chmod 0640 "$SCRATCH/etc/ticket.key"
-install -d -m 0700 "$SCRATCH/state"
+pcl_oidc_files
 : > "$SCRATCH/log/audit.json"
 chmod 0640 "$SCRATCH/log/audit.json"
 for c in ok bad; do
