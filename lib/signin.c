@@ -182,7 +182,7 @@ add_group(const char *g, void *vctx)
     char clean[80];
 
     if (!pcl_oidc_group_ok(g)) {
-        info("pam_portcullis: IdP group \"%s\" ignored (not a valid group "
+        info("IdP group \"%s\" ignored (not a valid group "
              "name)", pcl_log_sanitize(clean, sizeof(clean), g));
         return 0;
     }
@@ -330,7 +330,7 @@ remembered(struct run *r, char **ticket, char *why, size_t whylen)
     }
     if (pcl_remember_open(r->conf->oidc_remember_store, &st, w,
                           sizeof(w)) != PCL_OK) {
-        error("pam_portcullis: remember store: %s", w);
+        error("remember store: %s", w);
         return false;
     }
     if (pcl_remember_get(st, r->rq->user, r->fp, time(NULL), &t) == PCL_OK &&

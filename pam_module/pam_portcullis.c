@@ -22,6 +22,7 @@
 #include "portcullis/conf.h"
 #include "portcullis/err.h"
 #include "portcullis/ini.h"
+#include "portcullis/log.h"
 #include "portcullis/signin.h"
 #include "portcullis/ticket.h"
 
@@ -78,6 +79,17 @@ converse(void *ctx, const char *info, const char *question, char **answer)
     return 0;
 }
 
+/* Lines of libportcullis go to pam_syslog, as the module's own. */
+static void
+log_to_pam(void *ctx, enum pcl_log_level level, const char *msg)
+{
+    pam_syslog((pam_handle_t *)ctx,
+               level == PCL_LOG_ERROR  ? LOG_ERR
+               : level <= PCL_LOG_VERBOSE ? LOG_INFO
+                                          : LOG_DEBUG,
+               "%s", msg);
+}
+
 struct options {
     const char *config;
     bool debug;
@@ -122,12 +134,15 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 
     (void)flags;
     parse_options(pamh, argc, argv, &o);
+    pcl_log_set_hook(log_to_pam, pamh);
     if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL ||
         user[0] == '\0') {
+        pcl_log_set_hook(NULL, NULL);
         return PAM_USER_UNKNOWN;
     }
     (void)pam_get_item(pamh, PAM_RHOST, &rhost);
     if (pcl_diag_new(&diag) != PCL_OK) {
+        pcl_log_set_hook(NULL, NULL);
         return PAM_BUF_ERR;
     }
     if (pcl_conf_load(o.config, diag, &conf) != PCL_OK) {
@@ -207,6 +222,7 @@ out:
     pcl_audit_close(audit);
     pcl_conf_free(conf);
     pcl_diag_free(diag);
+    pcl_log_set_hook(NULL, NULL);
     return ret;
 }
 
