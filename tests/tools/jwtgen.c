@@ -37,7 +37,7 @@ bn_param(EVP_PKEY *k, const char *name)
     uint8_t buf[1024];
     int n;
 
-    check((EVP_PKEY_get_bn_param(k, name, &bn)) == 1);
+    check(EVP_PKEY_get_bn_param(k, name, &bn) == 1);
     n = BN_bn2bin(bn, buf);
     BN_free(bn);
     return jwtgen_b64u(buf, (size_t)n);
@@ -58,8 +58,8 @@ jwtgen_jwk(EVP_PKEY *k, const char *kid, char *out, size_t outlen)
         uint8_t pt[65];
         size_t l = 0;
         char *x, *y;
-        check((EVP_PKEY_get_octet_string_param(
-                             k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &l)) == 1);
+        check(EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt,
+                                              sizeof(pt), &l) == 1);
         check(l == 65);
         x = jwtgen_b64u(pt + 1, 32);
         y = jwtgen_b64u(pt + 33, 32);
@@ -71,7 +71,7 @@ jwtgen_jwk(EVP_PKEY *k, const char *kid, char *out, size_t outlen)
         uint8_t raw[32];
         size_t l = sizeof(raw);
         char *x;
-        check((EVP_PKEY_get_raw_public_key(k, raw, &l)) == 1);
+        check(EVP_PKEY_get_raw_public_key(k, raw, &l) == 1);
         x = jwtgen_b64u(raw, l);
         snprintf(out, outlen, "{\"kty\":\"OKP\",\"kid\":\"%s\",\"crv\":"
                  "\"Ed25519\",\"x\":\"%s\"}", kid, x);
@@ -80,31 +80,50 @@ jwtgen_jwk(EVP_PKEY *k, const char *kid, char *out, size_t outlen)
 }
 
 /* Signs header.payload with k for alg; returns the compact JWS. */
-char *
-jwtgen_sign(const char *alg, EVP_PKEY *k, const char *header, const char *payload)
+void
+jwtgen_input(const char *header, const char *payload, char *out,
+             size_t outlen)
 {
     char *h = jwtgen_b64u((const uint8_t *)header, strlen(header));
     char *p = jwtgen_b64u((const uint8_t *)payload, strlen(payload));
+
+    snprintf(out, outlen, "%s.%s", h, p);
+    free(h);
+    free(p);
+}
+
+char *
+jwtgen_finish(const char *input, const uint8_t *sig, size_t slen)
+{
+    char *s = jwtgen_b64u(sig, slen);
+    char *tok = malloc(strlen(input) + strlen(s) + 2);
+
+    check(tok != NULL);
+    sprintf(tok, "%s.%s", input, s);
+    free(s);
+    return tok;
+}
+
+char *
+jwtgen_sign(const char *alg, EVP_PKEY *k, const char *header,
+            const char *payload)
+{
     char input[8192];
     uint8_t sig[1024];
     size_t slen = sizeof(sig);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
-    char *s;
-    char *tok;
 
-    snprintf(input, sizeof(input), "%s.%s", h, p);
-    check((EVP_DigestSignInit(md, &pctx,
-                                        strcmp(alg, "EdDSA") == 0
-                                            ? NULL
-                                            : EVP_sha256(),
-                                        NULL, k)) == 1);
+    jwtgen_input(header, payload, input, sizeof(input));
+    check(EVP_DigestSignInit(md, &pctx,
+                             strcmp(alg, "EdDSA") == 0 ? NULL : EVP_sha256(),
+                             NULL, k) == 1);
     if (strcmp(alg, "PS256") == 0) {
         EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST);
     }
-    check((EVP_DigestSign(md, sig, &slen, (uint8_t *)input,
-                                    strlen(input))) == 1);
+    check(EVP_DigestSign(md, sig, &slen, (uint8_t *)input, strlen(input)) ==
+          1);
     EVP_MD_CTX_free(md);
     if (strcmp(alg, "ES256") == 0) {
         /* DER -> JOSE r || s, 32 bytes each */
@@ -118,12 +137,6 @@ jwtgen_sign(const char *alg, EVP_PKEY *k, const char *header, const char *payloa
         memcpy(sig, rs, 64);
         slen = 64;
     }
-    s = jwtgen_b64u(sig, slen);
-    tok = malloc(strlen(input) + strlen(s) + 2);
-    sprintf(tok, "%s.%s", input, s);
-    free(h);
-    free(p);
-    free(s);
-    return tok;
+    return jwtgen_finish(input, sig, slen);
 }
 

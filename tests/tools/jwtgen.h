@@ -16,6 +16,14 @@ void jwtgen_jwk(EVP_PKEY *k, const char *kid, char *out, size_t outlen);
 char *jwtgen_sign(const char *alg, EVP_PKEY *k, const char *header,
                   const char *payload);
 
+/* "b64url(header).b64url(payload)", the JWS signing input, into out. */
+void jwtgen_input(const char *header, const char *payload, char *out,
+                  size_t outlen);
+
+/* "input.b64url(sig)": the compact JWS, malloc'ed. */
+char *jwtgen_finish(const char *input, const unsigned char *sig,
+                    size_t slen);
+
 /* base64url of n bytes; malloc'ed. */
 char *jwtgen_b64u(const unsigned char *p, size_t n);
 

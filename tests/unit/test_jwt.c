@@ -37,29 +37,20 @@ static char *
 hs256_with_pubkey(EVP_PKEY *k, const char *payload)
 {
     const char *header = "{\"alg\":\"HS256\",\"kid\":\"rsa1\"}";
-    char *h = jwtgen_b64u((const uint8_t *)header, strlen(header));
-    char *p = jwtgen_b64u((const uint8_t *)payload, strlen(payload));
     BIO *bio = BIO_new(BIO_s_mem());
     char *pem;
     long pemlen;
     char input[8192];
     uint8_t mac[32];
     size_t maclen = 0;
-    char *s, *tok;
 
     PEM_write_bio_PUBKEY(bio, k);
     pemlen = BIO_get_mem_data(bio, &pem);
-    snprintf(input, sizeof(input), "%s.%s", h, p);
+    jwtgen_input(header, payload, input, sizeof(input));
     EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, pem, (size_t)pemlen,
               (uint8_t *)input, strlen(input), mac, sizeof(mac), &maclen);
     BIO_free(bio);
-    s = jwtgen_b64u(mac, maclen);
-    tok = malloc(strlen(input) + strlen(s) + 2);
-    sprintf(tok, "%s.%s", input, s);
-    free(h);
-    free(p);
-    free(s);
-    return tok;
+    return jwtgen_finish(input, mac, maclen);
 }
 
 static int
