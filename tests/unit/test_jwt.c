@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/core_names.h>
@@ -22,6 +23,7 @@
 
 #include "portcullis/err.h"
 #include "portcullis/jwt.h"
+#include "portcullis/oidc.h"
 #include "../tools/jwtgen.h"
 
 #define ISS "https://idp.example.test"
@@ -332,6 +334,87 @@ test_jwks_refusals(void **state)
     }
 }
 
+/* The claim that names the local user (pcl_oidc_map_user). */
+static const struct {
+    const char *name;
+    const char *claims; /* extra members of the token */
+    const char *claim;  /* username-claim */
+    const char *domain; /* email-domain */
+    int use_map;
+    const char *user;   /* PAM user */
+    int rc;
+} map_cases[] = {
+    { "preferred_username equal", "\"preferred_username\":\"alice\"",
+      "preferred_username", NULL, 0, "alice", PCL_OK },
+    { "preferred_username other", "\"preferred_username\":\"bob\"",
+      "preferred_username", NULL, 0, "alice", PCL_ERR_DENIED },
+    { "no such claim", "\"name\":\"alice\"", "preferred_username", NULL, 0,
+      "alice", PCL_ERR_DENIED },
+    { "sub", "\"x\":1", "sub", NULL, 0, "u1", PCL_OK },
+    { "email whole address", "\"email\":\"alice@corp.test\","
+      "\"email_verified\":true", "email", NULL, 0, "alice@corp.test", PCL_OK },
+    { "email with domain rule", "\"email\":\"alice@corp.test\","
+      "\"email_verified\":true", "email", "corp.test", 0, "alice", PCL_OK },
+    { "email in another domain", "\"email\":\"alice@evil.test\","
+      "\"email_verified\":true", "email", "corp.test", 0, "alice",
+      PCL_ERR_DENIED },
+    { "email not verified", "\"email\":\"alice@corp.test\","
+      "\"email_verified\":false", "email", "corp.test", 0, "alice",
+      PCL_ERR_DENIED },
+    { "email without email_verified", "\"email\":\"alice@corp.test\"",
+      "email", "corp.test", 0, "alice", PCL_ERR_DENIED },
+    { "map file allows the pair", "\"preferred_username\":\"a.smith\"",
+      "preferred_username", NULL, 1, "alice", PCL_OK },
+    { "map file, another user", "\"preferred_username\":\"a.smith\"",
+      "preferred_username", NULL, 1, "bob", PCL_ERR_DENIED },
+};
+
+static void
+test_map_user(void **state)
+{
+    struct keys *k = *state;
+    long long now = (long long)time(NULL);
+    struct pcl_jwt_rules rules = { ISS, AUD, PCL_JWT_RS256, 60, 600,
+                                   (time_t)now };
+    char dir[] = "/tmp/pcl-map.XXXXXX";
+    char map[64];
+    size_t i;
+    FILE *fp;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(map, sizeof(map), "%s/users", dir);
+    fp = fopen(map, "w");
+    assert_non_null(fp);
+    fputs("# claim value, local user\na.smith alice\n", fp);
+    fclose(fp);
+    for (i = 0; i < sizeof(map_cases) / sizeof(map_cases[0]); i++) {
+        struct pcl_oidc_usermap m = { map_cases[i].claim,
+                                      map_cases[i].domain,
+                                      map_cases[i].use_map ? map : NULL };
+        struct pcl_jwt *t = NULL;
+        char claims[1024], why[256] = "";
+        char *tok;
+        int rc;
+
+        snprintf(claims, sizeof(claims),
+                 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"u1\","
+                 "\"iat\":%lld,\"exp\":%lld,%s}", now, now + 300,
+                 map_cases[i].claims);
+        tok = jwtgen_sign("RS256", k->rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
+                          claims);
+        assert_int_equal(pcl_jwt_verify(tok, k->jwks, &rules, &t, why,
+                                        sizeof(why)),
+                         PCL_OK);
+        rc = pcl_oidc_map_user(t, &m, map_cases[i].user, why, sizeof(why));
+        print_message("%-32s rc=%d %s\n", map_cases[i].name, rc, why);
+        assert_int_equal(rc, map_cases[i].rc);
+        pcl_jwt_free(t);
+        free(tok);
+    }
+    unlink(map);
+    rmdir(dir);
+}
+
 static void
 test_b64url(void **state)
 {
@@ -362,6 +445,7 @@ main(void)
         cmocka_unit_test(test_algs),
         cmocka_unit_test(test_jwks_refusals),
         cmocka_unit_test(test_b64url),
+        cmocka_unit_test_setup_teardown(test_map_user, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
