@@ -39,6 +39,7 @@ CONF=$SCRATCH/etc/portcullis.conf
 pcl_write_conf "
 $(pcl_oidc_keys "$IDP_PORT")
 remember = 0
+client-secret-file =
 remember-store = $SCRATCH/state/remember.sqlite
 failmode = secure
 require-ticket = no
@@ -58,7 +59,7 @@ login() {
     pcl_oidc_login "$@"
 }
 set_conf() {
-    sed -i "s|^$1 = .*|$1 = $2|" "$CONF"
+    sed -i "s|^$1 =.*|$1 = $2|" "$CONF"
 }
 last_login_event() {
     pcl_audit_new 'select(.event == "oidc-login")' | tail -n 1
@@ -162,6 +163,29 @@ login "$USER_A" approve "$USER_A" db01 -- true
 expect_eq "ssh refused" 255 "$RC"
 expect_match "reason" "unreachable" "$(jq -r .reason <<<"$(last_login_event)")"
 set_conf ca-file "$SCRATCH/pki/ca.crt"
+
+trace "confidential client: the secret from client-secret-file, right then wrong"
+pcl_idp_stop
+pcl_idp_start "$IDP_PORT" --client-secret "s3cret-$$"
+printf 's3cret-%s\n' "$$" > "$SCRATCH/etc/client.secret"
+chmod 0600 "$SCRATCH/etc/client.secret"
+set_conf client-secret-file "$SCRATCH/etc/client.secret"
+login "$USER_A" approve "$USER_A" db01 -- echo confidential
+expect_eq "ssh status with the right secret" 0 "$RC"
+expect_match "command ran" "confidential" "$OUT"
+echo wrong > "$SCRATCH/etc/client.secret"
+pcl_audit_mark
+login "$USER_A" none "$USER_A" db01 -- true
+expect_eq "wrong secret: refused" 255 "$RC"
+expect_match "reason" "invalid_client" "$(jq -r .reason <<<"$(last_login_event)")"
+chmod 0644 "$SCRATCH/etc/client.secret"
+pcl_audit_mark
+login "$USER_A" none "$USER_A" db01 -- true
+expect_eq "secret readable by others: refused" 255 "$RC"
+expect_eq "no prompt for a configuration error" "" "$(grep -o '== prompt' <<<"$OUT")"
+set_conf client-secret-file ""
+pcl_idp_stop
+pcl_idp_start "$IDP_PORT"
 
 trace "IdP down, failmode secure: refused"
 pcl_idp_stop
