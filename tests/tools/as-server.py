@@ -28,6 +28,11 @@ SCENARIOS = {
     "notjson": [(500, None)],
 }
 polls = {}
+jwks_fetches = [0]
+# RFC 7515 A.3's P-256 key, as kid "ec1"
+JWKS = {"keys": [{"kty": "EC", "kid": "ec1", "crv": "P-256",
+                  "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+                  "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -50,6 +55,11 @@ class Handler(BaseHTTPRequestHandler):
                 "token_endpoint": ISSUER + "/token",
                 "jwks_uri": ISSUER + "/jwks",
             })
+        elif self.path == "/jwks":
+            jwks_fetches[0] += 1
+            self.reply(200, JWKS)
+        elif self.path == "/stats":
+            self.reply(200, {"jwks": jwks_fetches[0]})
         else:
             self.reply(404, {"error": "not_found"})
 

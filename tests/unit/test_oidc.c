@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -222,12 +223,81 @@ test_transport(void **state)
                          PCL_OK);
 }
 
+/* How many times the server has served its JWKS. */
+static int
+jwks_fetches(const struct env *e)
+{
+    struct pcl_http_params hp = { e->ca, 5, 4096 };
+    struct pcl_http_response r;
+    char why[256];
+    int n = -1;
+
+    assert_int_equal(pcl_http_request(&hp, ISSUER "/stats", NULL, NULL, NULL,
+                                      &r, why, sizeof(why)),
+                     PCL_OK);
+    assert_int_equal(sscanf(r.body, "{\"jwks\": %d}", &n), 1);
+    pcl_http_response_clear(&r);
+    return n;
+}
+
+/* An unknown kid fetches the JWKS again, but not within the cooldown. */
+static void
+test_jwks_cooldown(void **state)
+{
+    struct env *e = *state;
+    struct pcl_oidc_params p;
+    struct pcl_oidc_discovery d;
+    struct pcl_jwt_rules rules = { ISSUER, "bastion", PCL_JWT_ES256, 60, 600,
+                                   time(NULL) };
+    struct pcl_jwt *t = NULL;
+    char sdir[80], why[256];
+    /* {"alg":"ES256","kid":"nope"} . {} . (any signature) */
+    const char *unknown = "eyJhbGciOiJFUzI1NiIsImtpZCI6Im5vcGUifQ.e30.AAAA";
+    /* {"alg":"ES256","kid":"ec1"}: the server's key, a bad signature */
+    const char *known = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImVjMSJ9.e30.AAAA";
+    int base;
+
+    snprintf(sdir, sizeof(sdir), "%s/state", e->dir);
+    assert_int_equal(mkdir(sdir, 0700), 0);
+    params(&p, e, "approve");
+    p.state_dir = sdir;
+    p.jwks_cooldown_s = 60;
+    assert_int_equal(pcl_oidc_discover(&p, &d, why, sizeof(why)), PCL_OK);
+    base = jwks_fetches(e);
+    /* no cache: one fetch, and the fresh copy is not fetched again */
+    assert_int_equal(pcl_oidc_validate(&p, &d, unknown, &rules, &t, why,
+                                       sizeof(why)),
+                     PCL_ERR_NOTFOUND);
+    assert_int_equal(jwks_fetches(e), base + 1);
+    /* cached and inside the cooldown: no fetch */
+    assert_int_equal(pcl_oidc_validate(&p, &d, unknown, &rules, &t, why,
+                                       sizeof(why)),
+                     PCL_ERR_NOTFOUND);
+    assert_int_equal(jwks_fetches(e), base + 1);
+    /* a known kid never refetches; its bad signature is refused */
+    assert_int_equal(pcl_oidc_validate(&p, &d, known, &rules, &t, why,
+                                       sizeof(why)),
+                     PCL_ERR_CRYPTO);
+    assert_int_equal(jwks_fetches(e), base + 1);
+    /* past the cooldown: one refetch per unknown kid */
+    p.jwks_cooldown_s = 0;
+    assert_int_equal(pcl_oidc_validate(&p, &d, unknown, &rules, &t, why,
+                                       sizeof(why)),
+                     PCL_ERR_NOTFOUND);
+    assert_int_equal(jwks_fetches(e), base + 2);
+    assert_null(t);
+    pcl_oidc_discovery_clear(&d);
+    (void)sh(sdir, "rm -f discovery.json jwks.json verification_uri");
+    (void)rmdir(sdir);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_poll),
         cmocka_unit_test(test_transport),
+        cmocka_unit_test(test_jwks_cooldown),
     };
 
     if (system("command -v python3 >/dev/null && command -v openssl "
