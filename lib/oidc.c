@@ -603,8 +603,12 @@ pcl_oidc_validate(const struct pcl_oidc_params *p,
     int rc;
 
     *out = NULL;
+    /* A cached JWKS is trusted for PCL_OIDC_JWKS_TTL at most, so that a
+     * key the IdP withdrew stops being accepted. */
     if (cache_read(p, "jwks.json", &cached, &clen, &fetched) == PCL_OK) {
-        (void)pcl_jwks_parse(cached, clen, &keys, why, whylen);
+        if (now >= fetched && now - fetched < PCL_OIDC_JWKS_TTL) {
+            (void)pcl_jwks_parse(cached, clen, &keys, why, whylen);
+        }
         free(cached);
     }
     if (keys == NULL) {

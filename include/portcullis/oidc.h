@@ -17,6 +17,7 @@
 #define PCL_OIDC_SLOW_DOWN_S 5     /* RFC 8628 3.5: slow_down adds 5 s */
 #define PCL_OIDC_MAX_RESPONSE 65536 /* bytes of any IdP response */
 #define PCL_OIDC_DISCOVERY_TTL 3600 /* seconds a cached discovery is used */
+#define PCL_OIDC_JWKS_TTL 3600 /* seconds a cached JWKS is used at most */
 #define PCL_OIDC_MAX_GROUPS 64
 #define PCL_OIDC_MAX_GROUP_LEN 64
 
@@ -104,7 +105,8 @@ enum pcl_oidc_result pcl_oidc_poll(const struct pcl_oidc_params *p,
 
 /*
  * Validates an ID token with pcl_jwt_verify against the IdP's JWKS: read
- * from the cache in state_dir when there is one, fetched otherwise; when
+ * from the cache in state_dir when there is one younger than
+ * PCL_OIDC_JWKS_TTL, fetched otherwise; when
  * no key has the token's kid, fetched again, but at most once per
  * p->jwks_cooldown_s (counted from the cached copy's fetch time). Returns
  * as pcl_jwt_verify, or PCL_ERR_CONNECT when no JWKS could be had.
