@@ -22,18 +22,10 @@ pcl_idp_require
 TICKET_TOOL=$top_builddir/tests/tools/pcl-ticket
 [ -x "$TICKET_TOOL" ] || fatal "$TICKET_TOOL not built (make check builds it)"
 
-BASTION_PORT=22300
-TARGET_PORT=22301
 IDP_PORT=22302
-export BASTION_PORT TARGET_PORT
-pcl_scratch
-: > "$SCRATCH/known_hosts"
-pcl_create_users
-pcl_make_keys
-pcl_install_proxy
-pcl_start_target
+# The standard bastion of tests/lib.sh, then restarted with the sign-in.
+pcl_setup 22300 22301
 pcl_mkca "$SCRATCH/pki"
-
 pcl_oidc_files "$TEST_GROUP"
 CONF=$SCRATCH/etc/portcullis.conf
 pcl_write_conf "
@@ -44,11 +36,9 @@ remember-store = $SCRATCH/state/remember.sqlite
 failmode = secure
 require-ticket = no
 jwks-cooldown = 0"
-pcl_policy_begin
-pcl_policy_target db01 "$TARGET_PORT"
 pcl_policy_target dbadb "$TARGET_PORT" "" "allow = group:dba"
-
 # The bastion: sshd under pam_wrapper with our stack as its "sshd" service.
+pcl_stop_sshd bastion
 pcl_start_oidc_bastion
 
 OP_GROUPS="{\"$USER_A\":[\"dba\",\"ops\"],\"$USER_B\":[\"dev\"]}"
