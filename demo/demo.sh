@@ -127,7 +127,7 @@ say "8. Signing in with the company's IdP: OIDC device flow (RFC 8628), pam_port
 if command -v node >/dev/null && [ -d "$IDP_DIR/node_modules/oidc-provider" ]; then
     pcl_mkca "$SCRATCH/pki"
     pcl_oidc_files "$TEST_GROUP"
-    pcl_oidc_keys 22303 >> "$SCRATCH/etc/portcullis.conf"
+    { pcl_oidc_keys 22303; echo "qr = yes"; } >> "$SCRATCH/etc/portcullis.conf"
     OP_GROUPS="{\"$USER_A\":[\"dba\"]}" pcl_idp_start 22303
     echo "A test IdP (oidc-provider) on https://127.0.0.1:22303; the bastion now asks for a key, then the device flow."
     pcl_stop_sshd bastion

@@ -120,6 +120,7 @@ static const struct kw keywords[] = {
       "1h", 10, 86400, NULL },
     { "oidc", "require-ticket", KW_BOOL, OFF(oidc_require_ticket), "no", 0,
       0, NULL },
+    { "oidc", "qr", KW_BOOL, OFF(oidc_qr), "no", 0, 0, NULL },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))

@@ -14,10 +14,12 @@
 #include "portcullis/jwt.h"
 #include "portcullis/log.h"
 #include "portcullis/oidc.h"
+#include "portcullis/qr.h"
 #include "portcullis/remember.h"
 #include "portcullis/ticket.h"
 
 #define SECRET_MAX 4096
+#define PROMPT_MAX 16384 /* bytes of the prompt text, QR code included */
 
 /* What the user reads for each ending (the log gets the precise why). */
 #define SAY_DENIED "The sign-in was denied at the identity provider."
@@ -228,12 +230,15 @@ identity_of(struct run *r, const struct pcl_jwt *jwt, struct pcl_ticket *t,
     return PCL_OK;
 }
 
-/* Composes the text around the user code. */
+/* Composes the text around the user code; with qr, a QR code of the URI
+ * to open follows. */
 static void
 device_text(char *buf, size_t len, const char *uri, const char *complete,
-            const char *code)
+            const char *code, bool qr)
 {
     char u[512], c[512], k[64];
+    char *q = NULL;
+    size_t n;
 
     pcl_log_sanitize(u, sizeof(u), uri);
     pcl_log_sanitize(k, sizeof(k), code);
@@ -250,6 +255,12 @@ device_text(char *buf, size_t len, const char *uri, const char *complete,
                  "  open  %s\n"
                  "  and enter the code  %s\n", u, k);
     }
+    n = strlen(buf);
+    if (qr && pcl_qr_render(complete != NULL ? c : u, &q) == PCL_OK &&
+        n + strlen(q) + 1 < len) {
+        memcpy(buf + n, q, strlen(q) + 1);
+    }
+    free(q);
 }
 
 #define QUESTION "Press Enter once you have approved: "
@@ -261,7 +272,7 @@ device_text(char *buf, size_t len, const char *uri, const char *complete,
 static enum pcl_signin_outcome
 look_alike(struct run *r, char *why, size_t whylen)
 {
-    char text[2048];
+    char text[PROMPT_MAX];
     char code[16];
     char complete[600];
     char *uri;
@@ -271,7 +282,8 @@ look_alike(struct run *r, char *why, size_t whylen)
     pcl_oidc_fake_user_code(code, sizeof(code));
     snprintf(complete, sizeof(complete), "%s?user_code=%s",
              uri != NULL ? uri : "", code);
-    device_text(text, sizeof(text), uri != NULL ? uri : "", complete, code);
+    device_text(text, sizeof(text), uri != NULL ? uri : "", complete, code,
+                r->conf->oidc_qr);
     free(uri);
     pad_until(r, PCL_SIGNIN_PAD_MS);
     if (r->rq->prompt(r->rq->prompt_ctx, text, QUESTION, &answer) != 0) {
@@ -439,7 +451,7 @@ device_flow(struct run *r, char **ticket, char *why, size_t whylen)
     struct pcl_oidc_device dev;
     enum pcl_signin_outcome out = PCL_SIGNIN_DENIED;
     enum pcl_oidc_result res;
-    char text[2048];
+    char text[PROMPT_MAX];
     char w[512];
     char *answer = NULL;
     char *id_token = NULL;
@@ -471,7 +483,8 @@ device_flow(struct run *r, char **ticket, char *why, size_t whylen)
         goto out;
     }
     device_text(text, sizeof(text), dev.verification_uri,
-                dev.verification_uri_complete, dev.user_code);
+                dev.verification_uri_complete, dev.user_code,
+                r->conf->oidc_qr);
     pad_until(r, PCL_SIGNIN_PAD_MS);
     if (r->rq->prompt(r->rq->prompt_ctx, text, QUESTION, &answer) != 0) {
         pcl_err_why(why, whylen, "the client went away");

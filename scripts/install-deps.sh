@@ -14,7 +14,7 @@ PACKAGES=(
     mandoc rsync expect jq python3 procps passwd coreutils
     asciinema util-linux libsqlite3-dev
     libcap-ng-dev libcap2-bin auditd
-    libpam-wrapper libpamtest0-dev curl openssl
+    libpam-wrapper libpamtest0-dev curl openssl libqrencode-dev zbar-tools
 )
 # The test IdP of pam_portcullis runs on node; a node installed otherwise
 # (NodeSource's nodejs carries its own npm and conflicts with Debian's)

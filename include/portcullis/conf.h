@@ -59,6 +59,7 @@ struct pcl_conf {
     char *oidc_ticket_key;      /* HMAC key, root:portcullis 0640 */
     unsigned oidc_ticket_lifetime; /* seconds a ticket is accepted */
     bool oidc_require_ticket;   /* proxy: no ticket, no session */
+    bool oidc_qr;               /* a QR code of the URI in the prompt */
 };
 
 /*

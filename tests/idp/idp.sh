@@ -121,7 +121,9 @@ ${1:-}"
 pcl_oidc_login() {
     local u=$1 mode=$2 who=$3
     shift 3
-    OUT=$(timeout -k 5 60 expect -f "$top_srcdir/tests/integration/oidc-login.exp" \
+    # A UTF-8 locale, as a user's terminal has: in the C locale ssh shows
+    # the QR code's block characters as octal escapes.
+    OUT=$(LC_ALL=C.UTF-8 timeout -k 5 60 expect -f "$top_srcdir/tests/integration/oidc-login.exp" \
         "$IDP_DIR/approve.sh" "$SCRATCH/pki/ca.crt" "$mode" "$who" \
         ssh -F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new \
         -o UserKnownHostsFile="$SCRATCH/known_hosts" -o ConnectTimeout=10 \

@@ -35,6 +35,7 @@ client-secret-file =
 remember-store = $SCRATCH/state/remember.sqlite
 failmode = secure
 require-ticket = no
+qr = yes
 jwks-cooldown = 0"
 pcl_policy_target dbadb "$TARGET_PORT" "" "allow = group:dba"
 # The bastion: sshd under pam_wrapper with our stack as its "sshd" service.
@@ -61,6 +62,7 @@ login "$USER_A" approve "$USER_A" db01 -- echo hello-from-db01
 expect_eq "ssh status" 0 "$RC"
 expect_match "the prompt showed the URL and code" "== code [A-Z]{4}-[A-Z]{4}" "$OUT"
 expect_match "the command ran on the target" "hello-from-db01" "$OUT"
+expect_match "the QR code reached the ssh client" "$(printf '\342\226\210')" "$OUT"
 ev=$(last_login_event)
 expect_eq "oidc-login result" success "$(jq -r .result <<<"$ev")"
 expect_eq "oidc-login method" device "$(jq -r .method <<<"$ev")"

@@ -36,6 +36,7 @@ json-log = $SCRATCH/log/audit.json
 syslog = no
 kernel = no
 $(pcl_oidc_keys "$IDP_PORT")
+qr = yes
 EOF_CONF
 done
 # A typo: the whole file is refused, and so is every sign-in.
@@ -61,7 +62,7 @@ cat "$SCRATCH/test_pam.out"
 expect_eq "test_pam" 0 "$rc"
 
 trace "the configuration error names its file:line (the loader the module uses)"
-expect_match "portcullis -t" "bad.conf:13: unknown key \"client-idd\" in \[oidc\]" \
+expect_match "portcullis -t" "bad.conf:14: unknown key \"client-idd\" in \[oidc\]" \
     "$("$top_builddir/sshproxy/portcullis" -t -f "$SCRATCH/etc/bad.conf" 2>&1)"
 
 pcl_finish

@@ -30,7 +30,7 @@
 
 struct conv {
     const char *approver;  /* login that approves, or NULL */
-    char info[4096];       /* every PAM_TEXT_INFO, concatenated */
+    char info[16384];      /* every PAM_TEXT_INFO, concatenated */
     char prompts[1024];    /* every question, concatenated */
     int nprompts;
     int approve_rc;        /* approve.sh's status, -2 when not run */
@@ -194,6 +194,8 @@ test_approved(void **state)
     assert_int_equal(c.approve_rc, 0);
     assert_int_equal(c.nprompts, 1);
     assert_non_null(strstr(c.prompts, "Press Enter once you have approved"));
+    /* qr = yes: the QR code (U+2588 blocks) follows the URI */
+    assert_non_null(strstr(c.info, "\xe2\x96\x88"));
     assert_non_null(ticket);
     fp = fopen(env("PCL_T_KEY"), "rb");
     assert_non_null(fp);
@@ -244,6 +246,7 @@ test_unknown_user_looks_alike(void **state)
     assert_string_equal(uri, uri2);  /* the cached verification URI */
     assert_int_equal(strlen(code), strlen(code2));
     assert_non_null(strstr(unknown.info, "not approved in time"));
+    assert_non_null(strstr(unknown.info, "\xe2\x96\x88")); /* a QR too */
     assert_non_null(strstr(known.info, "not approved in time"));
     assert_true(t_unknown > t_known - 0.5 && t_unknown < t_known + 0.5);
 }
