@@ -134,6 +134,9 @@ pcl_proc_take_env(struct pcl_proc_env *env)
     if (rc == PCL_OK) {
         rc = take("SSH_TTY", &env->tty);
     }
+    if (rc == PCL_OK) {
+        rc = take("PORTCULLIS_TICKET", &env->ticket);
+    }
     /* Even on error: nothing the user set may survive. */
     clearenv();
     if (rc != PCL_OK) {
@@ -149,6 +152,10 @@ pcl_proc_env_clear(struct pcl_proc_env *env)
     free(env->connection);
     free(env->term);
     free(env->tty);
+    if (env->ticket != NULL) {
+        explicit_bzero(env->ticket, strlen(env->ticket));
+    }
+    free(env->ticket);
     memset(env, 0, sizeof(*env));
 }
 

@@ -41,6 +41,7 @@
 #include "portcullis/vault.h"
 
 #include "jit.h"
+#include "portcullis/ticket.h"
 
 
 /* Exit codes of the proxy itself (portcullis(8), EXIT STATUS). The target's
@@ -87,6 +88,9 @@ struct proxy {
     struct pcl_sessindex *index;   /* NULL when there is none */
     struct timespec start;
     struct jit jit;                /* just-in-time approval (jit.c) */
+    struct pcl_ticket ticket;      /* from pam_portcullis, when has_ticket */
+    bool has_ticket;
+    char idp_groups[PCL_TICKET_MAX_GROUPS * 66];
 };
 
 static void __attribute__((noreturn))
@@ -339,6 +343,64 @@ source_of(struct proxy *px)
     }
 }
 
+static int emit_decision(struct proxy *px, const char *target,
+                         const char *account, const char *command,
+                         bool allow, const char *rule, const char *reason);
+
+/*
+ * The identity ticket of pam_portcullis (pam_portcullis(8)): verified with
+ * the ticket key while the group privilege is held; its IdP groups join
+ * the local ones for policy. A ticket that does not verify refuses the
+ * request; no ticket refuses it only with [oidc] require-ticket. Returns
+ * 0 or an exit code after telling the user and the event log.
+ */
+static int
+check_ticket(struct proxy *px)
+{
+    char why[256];
+    size_t i;
+    int rc;
+
+    rc = pcl_ticket_check(px->conf->oidc_ticket_key, px->env.ticket,
+                          px->user, time(NULL), &px->ticket, why,
+                          sizeof(why));
+    if (rc == PCL_ERR_NOTFOUND && !px->conf->oidc_require_ticket) {
+        debug("no identity ticket: local groups only");
+        return 0;
+    }
+    if (rc != PCL_OK) {
+        error("identity ticket refused: %s", why);
+        emit_decision(px, NULL, NULL, px->env.original_command, false,
+                      "identity-ticket", why);
+        tell("your sign-in could not be verified; sign in again");
+        return rc == PCL_ERR_CONFIG || rc == PCL_ERR_PERM ? EXIT_CONFIG
+                                                          : EXIT_DENIED;
+    }
+    if (px->ngroups + px->ticket.ngroups > MAX_GROUPS) {
+        emit_decision(px, NULL, NULL, px->env.original_command, false,
+                      "identity-ticket", "too many groups");
+        tell("cannot establish who you are; contact the bastion "
+             "administrators");
+        return EXIT_DENIED;
+    }
+    for (i = 0; i < px->ticket.ngroups; i++) {
+        px->groups[px->ngroups] = strdup(px->ticket.groups[i]);
+        if (px->groups[px->ngroups] == NULL) {
+            fatal(EXIT_SOFTWARE, "out of memory");
+        }
+        px->ngroups++;
+        if (i > 0) {
+            strcat(px->idp_groups, ",");
+        }
+        strcat(px->idp_groups, px->ticket.groups[i]);
+    }
+    px->id.ngroups = px->ngroups;
+    px->has_ticket = true;
+    info("identity ticket of %s: sub %.100s, %zu IdP groups, %s", px->user,
+         px->ticket.sub, px->ticket.ngroups, px->ticket.method);
+    return 0;
+}
+
 static int
 emit(struct proxy *px, const char *event, const char *target,
      const char *account, const char *command,
@@ -387,6 +449,10 @@ emit_decision(struct proxy *px, const char *target, const char *account,
         { "decision", allow ? "allow" : "deny" },
         { "rule", rule },
         { "reason", reason },
+        /* with an identity ticket only (pam_portcullis(8)) */
+        { "subject", px->has_ticket ? px->ticket.sub : NULL },
+        { "issuer", px->has_ticket ? px->ticket.iss : NULL },
+        { "idp_groups", px->has_ticket ? px->idp_groups : NULL },
     };
     char t[PCL_CMDLINE_TARGET_MAX + 1];
     char r[300];
@@ -396,7 +462,8 @@ emit_decision(struct proxy *px, const char *target, const char *account,
          pcl_log_sanitize(t, sizeof(t), target != NULL ? target : "-"),
          account != NULL ? account : "-", px->source,
          pcl_log_sanitize(r, sizeof(r), reason), rule);
-    return emit(px, "decision", target, account, command, f, 3);
+    return emit(px, "decision", target, account, command, f,
+                sizeof(f) / sizeof(f[0]));
 }
 
 /* Targets this user may reach, in policy order, in *out (caller frees).
@@ -612,6 +679,7 @@ index_begin(struct proxy *px, const struct pcl_decision *d,
     memset(&st, 0, sizeof(st));
     st.session_id = px->session_id;
     st.user = px->user;
+    st.subject = px->has_ticket ? px->ticket.sub : NULL;
     st.source = px->source;
     st.target = pcl_target_name(d->target);
     st.account = d->account;
@@ -714,7 +782,7 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
         const struct pcl_cast_meta meta[] = {
             { "session_id", px->session_id },
             { "user", px->user },
-            { "subject", NULL },
+            { "subject", px->has_ticket ? px->ticket.sub : NULL },
             { "source", px->source },
             { "target", pcl_target_name(t) },
             { "account", d->account },
@@ -1456,6 +1524,10 @@ main(int argc, char **argv)
         tell("cannot establish who you are; contact the bastion "
              "administrators");
         rc = EXIT_CONFIG;
+        goto out;
+    }
+    rc = check_ticket(&px);
+    if (rc != 0) {
         goto out;
     }
 

@@ -13,6 +13,7 @@ struct pcl_proc_env {
     char *connection;        /* SSH_CONNECTION */
     char *term;              /* TERM */
     char *tty;               /* SSH_TTY */
+    char *ticket;            /* PORTCULLIS_TICKET (pam_portcullis) */
 };
 
 /*
