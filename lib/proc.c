@@ -102,6 +102,11 @@ pcl_proc_harden(void)
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         return PCL_ERR_SYSTEM;
     }
+    /* An ignored SIGCHLD survives exec: children would be reaped by the
+     * kernel and their exit status (the vault helper's verdict) lost. */
+    if (signal(SIGCHLD, SIG_DFL) == SIG_ERR) {
+        return PCL_ERR_SYSTEM;
+    }
     return PCL_OK;
 }
 
