@@ -115,6 +115,13 @@ csi_done(struct pcl_termsafe *t, uint8_t *out)
             goto drop; /* XTVERSION */
         }
         break;
+    case 'z':
+    case '{':
+    case '|':
+        if (im == '\'') {
+            goto drop; /* DECELR, DECSLE, DECRQLP: locator reports */
+        }
+        break;
     case 'S':
     case 'm':
     case 'f':
@@ -248,6 +255,12 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
         case ESC_INTER:
             if (b >= 0x20 && b <= 0x2f && t->nhold < PCL_TERMSAFE_HOLD) {
                 t->hold[t->nhold++] = b;
+            } else if (b >= 0x30 && b <= 0x7e && t->hold[1] == '%') {
+                /* DOCS: "ESC % @" leaves UTF-8, and the terminal would
+                 * then obey C1 bytes (0x9b CSI, 0x9d OSC) that pass here
+                 * as parts of UTF-8 characters. */
+                t->dropped++;
+                t->st = GROUND;
             } else if (b >= 0x30 && b <= 0x7e) {
                 memcpy(out + o, t->hold, t->nhold);
                 o += t->nhold;
