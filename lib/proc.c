@@ -157,6 +157,30 @@ pcl_proc_env_clear(struct pcl_proc_env *env)
     memset(env, 0, sizeof(*env));
 }
 
+void
+pcl_proc_close_fds(int keep)
+{
+    long max;
+
+    if (keep < 3) {
+        close_other_fds();
+        return;
+    }
+#ifdef SYS_close_range
+    if ((keep == 3 || syscall(SYS_close_range, 3U, (unsigned)keep - 1,
+                              0U) == 0) &&
+        syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U) == 0) {
+        return;
+    }
+#endif
+    max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
+        if (fd != keep) {
+            (void)close((int)fd);
+        }
+    }
+}
+
 int
 pcl_proc_drop_group(void)
 {

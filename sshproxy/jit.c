@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,6 +210,12 @@ notify(struct jit *j, const struct pcl_webhook_msg *m)
         if (pcl_proc_drop_group() != PCL_OK) {
             _exit(1);
         }
+        /* The store (read-write, opened with the group), the event log
+         * and whatever else the proxy holds stay out of reach of the
+         * TLS and HTTP code that talks to the webhook peer. syslog
+         * reconnects on its next line. */
+        closelog();
+        pcl_proc_close_fds(pcl_log_fd());
         body = pcl_webhook_body(m, fmt);
         if (body == NULL) {
             error("approval %s: webhook body: out of memory", m->id);

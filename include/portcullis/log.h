@@ -34,6 +34,10 @@ void pcl_log_init(const char *ident, enum pcl_log_sink sink,
  * syslog: `portcullis -E FILE`. */
 void pcl_log_set_file(FILE *fp);
 
+/* The descriptor of the -E log file, or -1 when lines go to syslog or
+ * stderr: what a child that closes its descriptors must keep. */
+int pcl_log_fd(void);
+
 /* The most verbose level kept now. */
 enum pcl_log_level pcl_log_get_level(void);
 
