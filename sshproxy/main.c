@@ -1169,12 +1169,26 @@ found_recording(const struct pcl_sessquery_row *r, void *ctx)
     return 0;
 }
 
+/* The recording is open: the player reads what a target wrote (hostile
+ * bytes, through JSON, the safety filter and libvterm) without the group. */
+static int
+replay_opened(void *ctx)
+{
+    (void)ctx;
+    if (pcl_proc_drop_group() != PCL_OK) {
+        error("replay: cannot drop group privilege: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * `ssh bastion sessions` and `ssh -t bastion replay ID [--at TIME]
- * [-s SPEED] [--follow]`, for users whose [role] allows them: read from the session
- * index and the recordings with the group privilege the proxy still
- * holds (both are group-only), nothing written; the recorded bytes go
- * through the player's safety filter, never raw. Audited as decisions.
+ * [-s SPEED] [--follow]`, for users whose [role] allows them: the session
+ * index and the recording are opened with the group privilege the proxy
+ * still holds (both are group-only), which is dropped before the recording
+ * is played; nothing written; the recorded bytes go through the player's
+ * safety filter, never raw. Audited as decisions.
  */
 static int
 run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
@@ -1225,6 +1239,7 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
     o.speed = 1.0;
     o.in_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
     o.out_fd = STDOUT_FILENO;
+    o.opened = replay_opened;
     for (size_t i = 1; i < nw; i += 2) {
         char *e = NULL;
         if (strcmp(words[i], "--follow") == 0) {

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Replay through the bastion: `ssh bastion sessions` and
 # `ssh -t bastion replay ID` for a user whose [role] allows them, denied
-# (77, audited) for one whose role does not; the recording is read with
-# the proxy's group privilege and played through the safety filter.
+# (77, audited) for one whose role does not; the recording is opened with
+# the proxy's group privilege, which is dropped before it is played
+# through the safety filter.
 set -u
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib.sh"
 
@@ -62,7 +63,22 @@ for i in $(seq 1 50); do
 done
 [ "$LIVE" != "$REC" ] || fatal "the live session left no recording"
 start=$(date +%s)
-bssh "$USER_A" -tt replay "$(basename "$LIVE" .cast)" --follow < /dev/null > "$T/f.out" 2> "$T/f.err"
+bssh "$USER_A" -tt replay "$(basename "$LIVE" .cast)" --follow < /dev/null > "$T/f.out" 2> "$T/f.err" &
+follow_pid=$!
+# While it plays, neither proxy (the live session's, the player's) holds
+# the group: the player dropped it once the recording and its seal were open.
+sleep 1
+tgid=$(getent group "$TEST_GROUP" | cut -d: -f3)
+nproxy=0 held=""
+for d in /proc/[0-9]*; do
+    [ "$(readlink "$d/exe" 2>/dev/null)" = "$SCRATCH/bin/portcullis" ] || continue
+    nproxy=$((nproxy + 1))
+    awk '/^Gid:/ { print $2, $3, $4, $5 }' "$d/status" 2>/dev/null |
+        grep -qw -- "$tgid" && held="$held ${d#/proc/}"
+done
+[ "$nproxy" -ge 2 ] || fail "expected two proxies running, found $nproxy"
+expect_eq "no proxy holds group $TEST_GROUP while following" "" "$held"
+wait "$follow_pid"
 expect_eq "exit status ($(cat "$T/f.err"))" 0 "$?"
 expect_match "the line written while following" 'live two' "$(cat "$T/f.out")"
 [ $(( $(date +%s) - start )) -ge 2 ] || fail "follow ended before the session did"
