@@ -259,6 +259,24 @@ load_config(struct proxy *px, struct pcl_diag *diag)
         pcl_diag_add(diag, px->config_path, 0, "recording directory: %s",
                      why);
     }
+    if (px->conf->rec_index[0] != '\0') {
+        /* The index belongs to whichever user's proxy created it: like
+         * the recordings, only its directory keeps that user out. */
+        char dir[PATH_MAX];
+        const char *slash = strrchr(px->conf->rec_index, '/');
+        snprintf(dir, sizeof(dir), "%.*s",
+                 slash != NULL && slash != px->conf->rec_index
+                     ? (int)(slash - px->conf->rec_index)
+                     : 1,
+                 slash != NULL ? px->conf->rec_index : "/");
+        rc = pcl_file_check_dir(dir, PCL_FILE_SPOOL, why, sizeof(why));
+        /* Missing: sessions go on without their rows (index-failure),
+         * as before; open to others: refused. */
+        if (rc != PCL_OK && rc != PCL_ERR_NOTFOUND) {
+            pcl_diag_add(diag, px->config_path, 0,
+                         "session index directory: %s", why);
+        }
+    }
     for (i = 0; px->policy != NULL && i < pcl_policy_ntargets(px->policy);
          i++) {
         if (pcl_target_has_approval(pcl_policy_target(px->policy, i))) {
@@ -1277,6 +1295,21 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
         }
         tell("no single session %s", words[0]);
         return EXIT_DENIED;
+    }
+    /* The index is a derived, group-writable file: it may name only a
+     * recording of this bastion, never another file the group can read. */
+    {
+        size_t dl = strlen(px->conf->rec_directory);
+        if (strncmp(fr.path, px->conf->rec_directory, dl) != 0 ||
+            fr.path[dl] != '/' || strstr(fr.path + dl, "/../") != NULL ||
+            strstr(fr.path, "/./") != NULL) {
+            char p[256];
+            error("replay: session %s: recording %s is not under %s",
+                  words[0], pcl_log_sanitize(p, sizeof(p), fr.path),
+                  px->conf->rec_directory);
+            tell("the recording cannot be played");
+            return EXIT_SOFTWARE;
+        }
     }
     rc = pcl_replay_run(fr.path, &o, &end, why, sizeof(why));
     if (rc != PCL_OK) {
