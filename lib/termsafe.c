@@ -25,6 +25,7 @@ struct pcl_termsafe {
     uint8_t hold[PCL_TERMSAFE_HOLD];
     size_t nhold;
     unsigned long dropped;
+    bool bel_ends;  /* the string is an OSC, which BEL may end */
 };
 
 int
@@ -221,6 +222,7 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
                 if (b == 0x9d || b == 0x90 || b == 0x9f || b == 0x9e ||
                     b == 0x98) {
                     t->st = STRING;
+                    t->bel_ends = b == 0x9d;
                 }
             } else {
                 out[o++] = 0xc2;
@@ -236,6 +238,7 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
                 /* ESC k is screen's and tmux's title string. */
                 t->dropped++;
                 t->st = STRING;
+                t->bel_ends = b == ']';
             } else if (b >= 0x20 && b <= 0x2f) {
                 t->hold[t->nhold++] = b;
                 t->st = ESC_INTER;
@@ -307,7 +310,10 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
             }
             break;
         case STRING:
-            if (b == 0x07 || b == 0x18 || b == 0x1a) {
+            /* BEL ends an OSC only: a terminal that keeps a DCS going
+             * through it would take what follows (passed here) as the
+             * DCS's request, and answer it into the input. */
+            if ((b == 0x07 && t->bel_ends) || b == 0x18 || b == 0x1a) {
                 t->st = GROUND;
             } else if (b == 0x1b) {
                 t->st = STRING_ESC;
