@@ -197,7 +197,13 @@ notify(struct jit *j, const struct pcl_webhook_msg *m)
         char *body;
         int fd;
 
-        if (fork() != 0) {
+        pid = fork();
+        if (pid < 0) {
+            error("approval %s: cannot fork for the webhook: %s", m->id,
+                  strerror(errno));
+            _exit(1);
+        }
+        if (pid > 0) {
             _exit(0);
         }
         (void)setsid();
