@@ -400,6 +400,7 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
     fputs("\r\n", stderr);
     {
         char c[SHOW_MAX];
+        char by[SHOW_MAX];
         char until[32];
         const struct pcl_audit_field f[] = {
             { "approval_id", id },
@@ -423,7 +424,9 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
             break;
         case PCL_APPROVAL_DENIED:
             tell("request %s denied by %s%s%s", id,
-                r.decided_by != NULL ? r.decided_by : "?",
+                r.decided_by != NULL
+                    ? pcl_approval_escape(by, sizeof(by), r.decided_by)
+                    : "?",
                 r.comment != NULL ? ": " : "",
                 r.comment != NULL
                     ? pcl_approval_escape(c, sizeof(c), r.comment)
