@@ -50,6 +50,12 @@ pcl_log_set_file(FILE *fp)
     setvbuf(fp, NULL, _IOLBF, 0);
 }
 
+int
+pcl_log_fd(void)
+{
+    return log_file != NULL ? fileno(log_file) : -1;
+}
+
 void
 pcl_log(const char *file, const char *func, int line,
         enum pcl_log_level level, int with_func, const char *fmt, ...)

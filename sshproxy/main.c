@@ -263,6 +263,24 @@ load_config(struct proxy *px, struct pcl_diag *diag)
         pcl_diag_add(diag, px->config_path, 0, "recording directory: %s",
                      why);
     }
+    if (px->conf->rec_index[0] != '\0') {
+        /* The index belongs to whichever user's proxy created it: like
+         * the recordings, only its directory keeps that user out. */
+        char dir[PATH_MAX];
+        const char *slash = strrchr(px->conf->rec_index, '/');
+        snprintf(dir, sizeof(dir), "%.*s",
+                 slash != NULL && slash != px->conf->rec_index
+                     ? (int)(slash - px->conf->rec_index)
+                     : 1,
+                 slash != NULL ? px->conf->rec_index : "/");
+        rc = pcl_file_check_dir(dir, PCL_FILE_SPOOL, why, sizeof(why));
+        /* Missing: sessions go on without their rows (index-failure),
+         * as before; open to others: refused. */
+        if (rc != PCL_OK && rc != PCL_ERR_NOTFOUND) {
+            pcl_diag_add(diag, px->config_path, 0,
+                         "session index directory: %s", why);
+        }
+    }
     for (i = 0; px->policy != NULL && i < pcl_policy_ntargets(px->policy);
          i++) {
         if (pcl_target_has_approval(pcl_policy_target(px->policy, i))) {
@@ -1237,12 +1255,26 @@ found_recording(const struct pcl_sessquery_row *r, void *ctx)
     return 0;
 }
 
+/* The recording is open: the player reads what a target wrote (hostile
+ * bytes, through JSON, the safety filter and libvterm) without the group. */
+static int
+replay_opened(void *ctx)
+{
+    (void)ctx;
+    if (pcl_proc_drop_group() != PCL_OK) {
+        error("replay: cannot drop group privilege: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * `ssh bastion sessions` and `ssh -t bastion replay ID [--at TIME]
- * [-s SPEED] [--follow]`, for users whose [role] allows them: read from the session
- * index and the recordings with the group privilege the proxy still
- * holds (both are group-only), nothing written; the recorded bytes go
- * through the player's safety filter, never raw. Audited as decisions.
+ * [-s SPEED] [--follow]`, for users whose [role] allows them: the session
+ * index and the recording are opened with the group privilege the proxy
+ * still holds (both are group-only), which is dropped before the recording
+ * is played; nothing written; the recorded bytes go through the player's
+ * safety filter, never raw. Audited as decisions.
  */
 static int
 run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
@@ -1293,6 +1325,7 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
     o.speed = 1.0;
     o.in_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
     o.out_fd = STDOUT_FILENO;
+    o.opened = replay_opened;
     for (size_t i = 1; i < nw; i += 2) {
         char *e = NULL;
         if (strcmp(words[i], "--follow") == 0) {
@@ -1330,6 +1363,21 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
         }
         tell("no single session %s", words[0]);
         return EXIT_DENIED;
+    }
+    /* The index is a derived, group-writable file: it may name only a
+     * recording of this bastion, never another file the group can read. */
+    {
+        size_t dl = strlen(px->conf->rec_directory);
+        if (strncmp(fr.path, px->conf->rec_directory, dl) != 0 ||
+            fr.path[dl] != '/' || strstr(fr.path + dl, "/../") != NULL ||
+            strstr(fr.path, "/./") != NULL) {
+            char p[256];
+            error("replay: session %s: recording %s is not under %s",
+                  words[0], pcl_log_sanitize(p, sizeof(p), fr.path),
+                  px->conf->rec_directory);
+            tell("the recording cannot be played");
+            return EXIT_SOFTWARE;
+        }
     }
     rc = pcl_replay_run(fr.path, &o, &end, why, sizeof(why));
     if (rc != PCL_OK) {

@@ -42,6 +42,10 @@ typedef void (*pcl_log_hook_fn)(void *ctx, enum pcl_log_level level,
                                 const char *msg);
 void pcl_log_set_hook(pcl_log_hook_fn fn, void *ctx);
 
+/* The descriptor of the -E log file, or -1 when lines go to syslog or
+ * stderr: what a child that closes its descriptors must keep. */
+int pcl_log_fd(void);
+
 /* The most verbose level kept now. */
 enum pcl_log_level pcl_log_get_level(void);
 

@@ -42,6 +42,14 @@ void pcl_proc_env_clear(struct pcl_proc_env *env);
 int pcl_proc_drop_group(void);
 
 /*
+ * Closes every descriptor above 2 except keep (-1: none), as a child that
+ * does not exec must do before it talks to the network: nothing it holds
+ * (a store opened with the group, the event log) can then be reached
+ * through it. Cannot fail.
+ */
+void pcl_proc_close_fds(int keep);
+
+/*
  * Limits the capabilities the process holds (a file capability set by
  * make install) to CAP_AUDIT_WRITE in the permitted set: none effective,
  * none inheritable, the ambient set cleared, so that no program it might
