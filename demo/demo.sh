@@ -123,6 +123,29 @@ grep -v '^{' "$REC2B" | sed 's/^/    /'
 echo "Replayed with the stock asciinema player (asciinema cat):"
 LC_ALL=C.UTF-8 script -qec "asciinema cat '$REC2'" /dev/null </dev/null | sed 's/^/    /'
 
+say "8. Signing in with the company's IdP: OIDC device flow (RFC 8628), pam_portcullis"
+# shellcheck source=../tests/idp/idp.sh
+. "$here/tests/idp/idp.sh"
+if command -v node >/dev/null && [ -d "$IDP_DIR/node_modules/oidc-provider" ]; then
+    pcl_mkca "$SCRATCH/pki"
+    pcl_oidc_files "$TEST_GROUP"
+    { pcl_oidc_keys 22303; echo "qr = yes"; } >> "$SCRATCH/etc/portcullis.conf"
+    OP_GROUPS="{\"$USER_A\":[\"dba\"]}" pcl_idp_start 22303
+    echo "A test IdP (oidc-provider) on https://127.0.0.1:22303; the bastion now asks for a key, then the device flow."
+    pcl_stop_sshd bastion
+    pcl_start_oidc_bastion
+    echo "alice runs ssh; a browser (here curl, as alice at the IdP) approves the code:"
+    pcl_oidc_login "$USER_A" approve "$USER_A" db01 -- 'echo "signed in, on $(hostname) as $(id -un)"'
+    printf '%s\n' "$OUT" | tr -d '\r' | grep -v '^== ' | sed 's/^/    /'
+    printf '   (exit status %s)\n' "$RC"
+    echo "The sign-in and the proxy's decision, with the IdP subject and groups:"
+    jq -c 'select(.event == "oidc-login" or (.event == "decision" and .subject != null))
+           | {event, user, result, method, subject, groups, idp_groups, decision}
+           | with_entries(select(.value != null))' "$SCRATCH/log/audit.json" | sed 's/^/    /'
+else
+    echo "(skipped: node or tests/idp/node_modules missing; scripts/build.sh runs npm ci)"
+fi
+
 if [ "$wait_for_enter" = 1 ]; then
 cat <<EOF
 
@@ -135,6 +158,13 @@ ${B}Try it by hand${N} (as root, in another terminal, while this demo runs):
   ssh ... -i $SCRATCH/client/$USER_B $USER_B@127.0.0.1 db01             # denied
 
 Logs: $SCRATCH/proxy.log (diagnostics), $SCRATCH/log/audit.json (events).
+EOF
+    [ -s "$SCRATCH/pam.d/sshd" ] && cat <<EOF
+After the key, the bastion shows a URL and a code: approve it as the IdP
+user $USER_A (any password) in a browser that trusts $SCRATCH/pki/ca.crt,
+or with curl:
+  $here/tests/idp/approve.sh $SCRATCH/pki/ca.crt URL CODE $USER_A
+then press Enter.
 EOF
     printf '\nPress Enter to stop the demo and remove its users and files. '
     read -r _

@@ -61,6 +61,10 @@ static const struct event_type {
     { "recording-end", AUDIT_TRUSTED_APP, "seal", "sealed" },
     { "recording-failure", AUDIT_TRUSTED_APP, NULL, NULL },
     { "index-failure", AUDIT_TRUSTED_APP, NULL, NULL },
+    /* pam_portcullis(8) */
+    { "oidc-login", AUDIT_USER_AUTH, "result", "success" },
+    { "oidc-failopen", AUDIT_USER_AUTH, NULL, "success" },
+    { "oidc-remember", AUDIT_TRUSTED_APP, NULL, "success" },
 };
 
 /*

@@ -10,6 +10,7 @@
 
 #include "portcullis/err.h"
 #include "portcullis/file.h"
+#include "portcullis/jwt.h"
 #include "portcullis/parse.h"
 
 enum kw_type {
@@ -21,8 +22,9 @@ enum kw_type {
     KW_LOGLEVEL,
     KW_MILLIS,   /* duration in milliseconds: N (ms), Nms, Ns */
     KW_CHOICE,   /* one of kw->choices, '|'-separated */
-    KW_STRING,   /* free text (may be "") */
-    KW_URL_OPT,  /* https:// URL or "" (off) */
+    KW_STRING,   /* any text, "" allowed */
+    KW_URL,      /* an https:// URL, or "" (off) */
+    KW_ALGS,     /* JWS algorithm allow-list (pcl_jwt_parse_algs) */
 };
 
 /*
@@ -104,7 +106,7 @@ static const struct kw keywords[] = {
       3600, NULL },
     { "approval", "poll-interval", KW_MILLIS, OFF(appr_poll_interval_ms),
       "1s", 100, 10000, NULL },
-    { "approval", "webhook", KW_URL_OPT, OFF(appr_webhook), "", 0, 0, NULL },
+    { "approval", "webhook", KW_URL, OFF(appr_webhook), "", 0, 0, NULL },
     { "approval", "webhook-format", KW_CHOICE, OFF(appr_webhook_format),
       "json", 0, 0, "json|slack" },
     { "approval", "webhook-timeout", KW_SECONDS, OFF(appr_webhook_timeout),
@@ -113,6 +115,49 @@ static const struct kw keywords[] = {
       "2", 0, 5, NULL },
     { "approval", "webhook-ca", KW_PATH_OPT, OFF(appr_webhook_ca), "", 0, 0,
       NULL },
+    { "oidc", "issuer", KW_URL, OFF(oidc_issuer), "", 0, 0, NULL },
+    { "oidc", "client-id", KW_STRING, OFF(oidc_client_id), "", 0, 0, NULL },
+    { "oidc", "client-secret-file", KW_PATH_OPT,
+      OFF(oidc_client_secret_file), "", 0, 0, NULL },
+    { "oidc", "scopes", KW_STRING, OFF(oidc_scopes),
+      "openid profile email groups", 0, 0, NULL },
+    { "oidc", "audience", KW_STRING, OFF(oidc_audience), "", 0, 0, NULL },
+    { "oidc", "username-claim", KW_CHOICE, OFF(oidc_username_claim),
+      "preferred_username", 0, 0, "preferred_username|email|sub" },
+    { "oidc", "email-domain", KW_STRING, OFF(oidc_email_domain), "", 0, 0,
+      NULL },
+    { "oidc", "user-map", KW_PATH_OPT, OFF(oidc_user_map), "", 0, 0, NULL },
+    { "oidc", "groups-claim", KW_STRING, OFF(oidc_groups_claim), "groups",
+      0, 0, NULL },
+    { "oidc", "ca-file", KW_PATH_OPT, OFF(oidc_ca_file), "", 0, 0, NULL },
+    { "oidc", "algorithms", KW_ALGS, OFF(oidc_algorithms),
+      "RS256, PS256, ES256, EdDSA", 0, 0, NULL },
+    { "oidc", "failmode", KW_CHOICE, OFF(oidc_failmode), "secure", 0, 0,
+      "secure|open" },
+    { "oidc", "timeout", KW_SECONDS, OFF(oidc_timeout), "10", 1, 60, NULL },
+    /* sshd's LoginGraceTime is 120 s by default: stay inside it. */
+    { "oidc", "login-timeout", KW_SECONDS, OFF(oidc_login_timeout), "100",
+      10, 3600, NULL },
+    { "oidc", "interval", KW_SECONDS, OFF(oidc_interval), "5", 1, 60,
+      NULL },
+    { "oidc", "leeway", KW_SECONDS, OFF(oidc_leeway), "60", 0, 600, NULL },
+    { "oidc", "max-age", KW_SECONDS, OFF(oidc_max_age), "10m", 0, 86400,
+      NULL },
+    { "oidc", "jwks-cooldown", KW_SECONDS, OFF(oidc_jwks_cooldown), "60",
+      0, 3600, NULL },
+    { "oidc", "state-dir", KW_PATH, OFF(oidc_state_dir),
+      LOCALSTATEDIR "/lib/portcullis", 0, 0, NULL },
+    { "oidc", "remember", KW_SECONDS, OFF(oidc_remember), "0", 0, 86400,
+      NULL },
+    { "oidc", "remember-store", KW_PATH, OFF(oidc_remember_store),
+      LOCALSTATEDIR "/lib/portcullis/remember.sqlite", 0, 0, NULL },
+    { "oidc", "ticket-key", KW_PATH, OFF(oidc_ticket_key),
+      SYSCONFDIR "/portcullis/ticket.key", 0, 0, NULL },
+    { "oidc", "ticket-lifetime", KW_SECONDS, OFF(oidc_ticket_lifetime),
+      "1h", 10, 86400, NULL },
+    { "oidc", "require-ticket", KW_BOOL, OFF(oidc_require_ticket), "no", 0,
+      0, NULL },
+    { "oidc", "qr", KW_BOOL, OFF(oidc_qr), "no", 0, 0, NULL },
 };
 #undef OFF
 #define NKEYWORDS (sizeof(keywords) / sizeof(keywords[0]))
@@ -220,9 +265,32 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
     case KW_MILLIS:
         return set_number(kw, value, (unsigned *)(void *)base, diag, file,
                           line);
-    case KW_URL_OPT:
-        /* HTTPS only: reasons and commands must not cross the network in
-         * clear text. No blanks or control characters. */
+    case KW_CHOICE:
+        if (!is_choice(kw->choices, value)) {
+            pcl_diag_add(diag, file, line, "%s: \"%.64s\" is not one of %s",
+                         kw->key, value, kw->choices);
+            return false;
+        }
+        free(*sp);
+        *sp = strdup(value);
+        if (*sp == NULL) {
+            pcl_diag_add(diag, file, line, "out of memory");
+            return false;
+        }
+        return true;
+    case KW_ALGS: {
+        char why[160];
+        unsigned mask;
+        if (pcl_jwt_parse_algs(value, &mask, why, sizeof(why)) != PCL_OK) {
+            pcl_diag_add(diag, file, line, "%s: %s", kw->key, why);
+            return false;
+        }
+        return set_copy(sp, value, diag, file, line);
+    }
+    case KW_URL:
+        /* HTTPS only (an IdP, a webhook carrying reasons and commands):
+         * nothing crosses the network in clear text. No blanks or control
+         * characters. */
         if (value[0] != '\0' &&
             (strncmp(value, "https://", 8) != 0 || value[8] == '\0' ||
              strpbrk(value, " \t\r\n\x7f") != NULL)) {
@@ -238,27 +306,8 @@ set_value(struct pcl_conf *c, const struct kw *kw, const char *value,
             }
         }
         return set_copy(sp, value, diag, file, line);
-    case KW_CHOICE:
-        if (!is_choice(kw->choices, value)) {
-            pcl_diag_add(diag, file, line, "%s: \"%.64s\" is not one of %s",
-                         kw->key, value, kw->choices);
-            return false;
-        }
-        free(*sp);
-        *sp = strdup(value);
-        if (*sp == NULL) {
-            pcl_diag_add(diag, file, line, "out of memory");
-            return false;
-        }
-        return true;
     case KW_STRING:
-        free(*sp);
-        *sp = strdup(value);
-        if (*sp == NULL) {
-            pcl_diag_add(diag, file, line, "out of memory");
-            return false;
-        }
-        return true;
+        return set_copy(sp, value, diag, file, line);
     case KW_BOOL:
         if (pcl_parse_bool(value, &b) != PCL_OK) {
             pcl_diag_add(diag, file, line, "%s: expected yes or no, not "
@@ -401,7 +450,8 @@ pcl_conf_free(struct pcl_conf *c)
         case KW_LOGLEVEL:
         case KW_CHOICE:
         case KW_STRING:
-        case KW_URL_OPT:
+        case KW_URL:
+        case KW_ALGS:
             free(*(char **)(void *)((char *)c + keywords[i].offset));
             break;
         default:
@@ -426,7 +476,8 @@ pcl_conf_dump(const struct pcl_conf *c, FILE *fp)
         case KW_LOGLEVEL:
         case KW_CHOICE:
         case KW_STRING:
-        case KW_URL_OPT:
+        case KW_URL:
+        case KW_ALGS:
             fprintf(fp, "%s\n",
                     *(char *const *)(const void *)(base + kw->offset));
             break;

@@ -60,6 +60,14 @@ check_stat(const char *path, const struct stat *st, enum pcl_file_kind kind,
                  (unsigned)(st->st_mode & 07777));
         return PCL_ERR_PERM;
     }
+    /* What a proxy creates in a spool belongs to its user (mode 0660 or
+     * 0640): only the directory keeps that user from opening it again,
+     * outside the proxy, to rewrite a store or a recording. */
+    if (kind == PCL_FILE_SPOOL && (st->st_mode & S_IRWXO) != 0) {
+        snprintf(why, whylen, "%s: open to others (mode %04o); it must be "
+                 "2770", path, (unsigned)(st->st_mode & 07777));
+        return PCL_ERR_PERM;
+    }
     if (kind == PCL_FILE_SECRET && (st->st_mode & S_IRWXO) != 0) {
         snprintf(why, whylen, "%s: readable by others (mode %04o); a secret "
                  "must be 0640 or stricter", path,

@@ -14,6 +14,8 @@ static const char *log_ident = "portcullis";
 static enum pcl_log_sink log_sink = PCL_LOG_STDERR;
 static enum pcl_log_level log_level = PCL_LOG_INFO;
 static FILE *log_file;
+static pcl_log_hook_fn log_hook;
+static void *log_hook_ctx;
 
 void
 pcl_log_init(const char *ident, enum pcl_log_sink sink,
@@ -25,6 +27,13 @@ pcl_log_init(const char *ident, enum pcl_log_sink sink,
     if (sink == PCL_LOG_SYSLOG) {
         openlog(ident, LOG_PID, LOG_AUTHPRIV);
     }
+}
+
+void
+pcl_log_set_hook(pcl_log_hook_fn fn, void *ctx)
+{
+    log_hook = fn;
+    log_hook_ctx = ctx;
 }
 
 enum pcl_log_level
@@ -39,6 +48,12 @@ pcl_log_set_file(FILE *fp)
     log_file = fp;
     log_sink = PCL_LOG_FILE;
     setvbuf(fp, NULL, _IOLBF, 0);
+}
+
+int
+pcl_log_fd(void)
+{
+    return log_file != NULL ? fileno(log_file) : -1;
 }
 
 void
@@ -60,7 +75,9 @@ pcl_log(const char *file, const char *func, int line,
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
 
-    if (log_sink == PCL_LOG_SYSLOG) {
+    if (log_hook != NULL) {
+        log_hook(log_hook_ctx, level, msg);
+    } else if (log_sink == PCL_LOG_SYSLOG) {
         prio = level == PCL_LOG_ERROR ? LOG_ERR
              : level == PCL_LOG_INFO ? LOG_INFO
              : level == PCL_LOG_VERBOSE ? LOG_INFO : LOG_DEBUG;

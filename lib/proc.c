@@ -102,6 +102,11 @@ pcl_proc_harden(void)
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
         return PCL_ERR_SYSTEM;
     }
+    /* An ignored SIGCHLD survives exec: children would be reaped by the
+     * kernel and their exit status (the vault helper's verdict) lost. */
+    if (signal(SIGCHLD, SIG_DFL) == SIG_ERR) {
+        return PCL_ERR_SYSTEM;
+    }
     return PCL_OK;
 }
 
@@ -134,6 +139,9 @@ pcl_proc_take_env(struct pcl_proc_env *env)
     if (rc == PCL_OK) {
         rc = take("SSH_TTY", &env->tty);
     }
+    if (rc == PCL_OK) {
+        rc = take("PORTCULLIS_TICKET", &env->ticket);
+    }
     /* Even on error: nothing the user set may survive. */
     clearenv();
     if (rc != PCL_OK) {
@@ -149,7 +157,35 @@ pcl_proc_env_clear(struct pcl_proc_env *env)
     free(env->connection);
     free(env->term);
     free(env->tty);
+    if (env->ticket != NULL) {
+        explicit_bzero(env->ticket, strlen(env->ticket));
+    }
+    free(env->ticket);
     memset(env, 0, sizeof(*env));
+}
+
+void
+pcl_proc_close_fds(int keep)
+{
+    long max;
+
+    if (keep < 3) {
+        close_other_fds();
+        return;
+    }
+#ifdef SYS_close_range
+    if ((keep == 3 || syscall(SYS_close_range, 3U, (unsigned)keep - 1,
+                              0U) == 0) &&
+        syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U) == 0) {
+        return;
+    }
+#endif
+    max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++) {
+        if (fd != keep) {
+            (void)close((int)fd);
+        }
+    }
 }
 
 int

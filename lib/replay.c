@@ -71,6 +71,8 @@ struct player {
     size_t fcap;
     char *why;
     size_t whylen;
+    int seal_fd;                /* follow: the v2 seal sidecar, or -1 */
+    int lease_fd;               /* follow: the recording again, or -1 */
 };
 
 static uint64_t
@@ -391,21 +393,30 @@ follow_done(struct player *p)
     if (pcl_castread_sealed(p->r)) {
         return true;
     }
-    if ((size_t)snprintf(spath, sizeof(spath), "%s%s", p->path,
-                         PCL_CAST_SEAL_SUFFIX) < sizeof(spath) &&
-        stat(spath, &st) == 0 && st.st_size > 0) {
+    /* Descriptors opened before a privilege was dropped, else paths. */
+    if (p->seal_fd >= 0) {
+        if (fstat(p->seal_fd, &st) == 0 && st.st_size > 0) {
+            return true;
+        }
+    } else if ((size_t)snprintf(spath, sizeof(spath), "%s%s", p->path,
+                                PCL_CAST_SEAL_SUFFIX) < sizeof(spath) &&
+               stat(spath, &st) == 0 && st.st_size > 0) {
         return true;
     }
     /* A read lease is granted only while no one has the file open for
      * writing (fcntl(2), F_SETLEASE); it needs the file's owner or
      * CAP_LEASE, and without them only the seal ends the follow. */
-    fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    fd = p->lease_fd >= 0
+             ? p->lease_fd
+             : open(p->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd >= 0) {
         if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
             gone = true;
             (void)fcntl(fd, F_SETLEASE, F_UNLCK);
         }
-        close(fd);
+        if (fd != p->lease_fd) {
+            close(fd);
+        }
     }
     return gone;
 }
@@ -594,6 +605,8 @@ pcl_replay_run(const char *path, const struct pcl_replay_opts *o,
     int rc;
 
     memset(&p, 0, sizeof(p));
+    p.seal_fd = -1;
+    p.lease_fd = -1;
     *end = PCL_REPLAY_END_EOF;
     p.o = &opts;
     p.path = path;
@@ -604,6 +617,21 @@ pcl_replay_run(const char *path, const struct pcl_replay_opts *o,
     rc = pcl_castread_open(path, &p.r, why, whylen);
     if (rc != PCL_OK) {
         return rc;
+    }
+    if (o->follow) {
+        char spath[4096];
+        if ((size_t)snprintf(spath, sizeof(spath), "%s%s", path,
+                             PCL_CAST_SEAL_SUFFIX) < sizeof(spath)) {
+            p.seal_fd = open(spath, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+                                        O_NONBLOCK | O_NOFOLLOW);
+        }
+        p.lease_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+                                    O_NONBLOCK | O_NOFOLLOW);
+    }
+    if (o->opened != NULL && o->opened(o->opened_ctx) != 0) {
+        rc = PCL_ERR_IO;
+        pcl_err_why(why, whylen, "cannot drop privilege");
+        goto out;
     }
     rc = pcl_termsafe_new(&p.safe);
     if (rc != PCL_OK) {
@@ -681,6 +709,12 @@ pcl_replay_run(const char *path, const struct pcl_replay_opts *o,
 out:
     if (p.out != NULL) {
         fclose(p.out);
+    }
+    if (p.seal_fd >= 0) {
+        close(p.seal_fd);
+    }
+    if (p.lease_fd >= 0) {
+        close(p.lease_fd);
     }
     pcl_termsafe_free(p.safe);
     pcl_castread_free(p.r);

@@ -50,10 +50,21 @@ pcl_sessquery_run(const char *path, const struct pcl_sessquery_filter *f,
     }
     /* Read-only, no creation; WAL readers still need the -shm file, which
      * the group can write (lib/sessindex.c creates it 0660). */
-    s = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    s = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY |
+                        SQLITE_OPEN_NOFOLLOW, NULL);
     if (s != SQLITE_OK) {
         pcl_err_why(why, whylen, "%s: %s", path,
                     db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(s));
+        goto out;
+    }
+    /* Every user's proxy writes this file: SQL in its schema (views,
+     * triggers) runs no function with side effects here, as in the
+     * writers (lib/sqldb.c). */
+    if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) !=
+            SQLITE_OK ||
+        sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL) !=
+            SQLITE_OK) {
+        pcl_err_why(why, whylen, "%s: %s", path, sqlite3_errmsg(db));
         goto out;
     }
     sqlite3_busy_timeout(db, 2000);

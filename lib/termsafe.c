@@ -25,6 +25,7 @@ struct pcl_termsafe {
     uint8_t hold[PCL_TERMSAFE_HOLD];
     size_t nhold;
     unsigned long dropped;
+    bool bel_ends;  /* the string is an OSC, which BEL may end */
 };
 
 int
@@ -113,6 +114,13 @@ csi_done(struct pcl_termsafe *t, uint8_t *out)
     case 'q':
         if (prefix == '>') {
             goto drop; /* XTVERSION */
+        }
+        break;
+    case 'z':
+    case '{':
+    case '|':
+        if (im == '\'') {
+            goto drop; /* DECELR, DECSLE, DECRQLP: locator reports */
         }
         break;
     case 'S':
@@ -218,6 +226,7 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
                 if (b == 0x9d || b == 0x90 || b == 0x9f || b == 0x9e ||
                     b == 0x98) {
                     t->st = STRING;
+                    t->bel_ends = b == 0x9d;
                 }
             } else if (b >= 0xa0 && b <= 0xbf) {
                 out[o++] = 0xc2;
@@ -239,6 +248,7 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
                 /* ESC k is screen's and tmux's title string. */
                 t->dropped++;
                 t->st = STRING;
+                t->bel_ends = b == ']';
             } else if (b >= 0x20 && b <= 0x2f) {
                 t->hold[t->nhold++] = b;
                 t->st = ESC_INTER;
@@ -258,6 +268,12 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
         case ESC_INTER:
             if (b >= 0x20 && b <= 0x2f && t->nhold < PCL_TERMSAFE_HOLD) {
                 t->hold[t->nhold++] = b;
+            } else if (b >= 0x30 && b <= 0x7e && t->hold[1] == '%') {
+                /* DOCS: "ESC % @" leaves UTF-8, and the terminal would
+                 * then obey C1 bytes (0x9b CSI, 0x9d OSC) that pass here
+                 * as parts of UTF-8 characters. */
+                t->dropped++;
+                t->st = GROUND;
             } else if (b >= 0x30 && b <= 0x7e) {
                 memcpy(out + o, t->hold, t->nhold);
                 o += t->nhold;
@@ -304,7 +320,10 @@ pcl_termsafe_feed(struct pcl_termsafe *t, const uint8_t *in, size_t len,
             }
             break;
         case STRING:
-            if (b == 0x07 || b == 0x18 || b == 0x1a) {
+            /* BEL ends an OSC only: a terminal that keeps a DCS going
+             * through it would take what follows (passed here) as the
+             * DCS's request, and answer it into the input. */
+            if ((b == 0x07 && t->bel_ends) || b == 0x18 || b == 0x1a) {
                 t->st = GROUND;
             } else if (b == 0x1b) {
                 t->st = STRING_ESC;

@@ -150,6 +150,7 @@ pcl_vault_run_helper(const char *command, unsigned timeout_ms,
     size_t got = 0;
     bool too_big = false;
     bool timed_out = false;
+    bool reaped = false;
     long long deadline;
     pid_t pid = -1;
     int pfd[2] = { -1, -1 };
@@ -250,15 +251,38 @@ pcl_vault_run_helper(const char *command, unsigned timeout_ms,
             break;
         }
     }
+    /* Its output ended (or it closed stdout): the time limit still holds
+     * for its exit, or a helper that lingers would hold the session. */
+    while (!timed_out && !too_big) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR)) {
+            reaped = w == pid;
+            break;
+        }
+        if (now_ms() >= deadline) {
+            timed_out = true;
+            break;
+        }
+        (void)poll(NULL, 0, 10);
+    }
     if (timed_out || too_big) {
         (void)kill(-pid, SIGKILL);
         (void)kill(pid, SIGKILL);
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    if (!reaped) {
+        pid_t w;
+        while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+        }
+        reaped = w == pid;
     }
     pid = -1;
     rc = PCL_ERR_CONFIG;
-    if (timed_out) {
+    if (!reaped && !timed_out && !too_big) {
+        /* No exit status (SIGCHLD ignored by whoever started us): the
+         * helper's verdict is unknown, so its output is not used. */
+        pcl_err_why(why, whylen, "vault helper %s: its exit status is "
+                    "lost (SIGCHLD ignored?)", argv[0]);
+    } else if (timed_out) {
         pcl_err_why(why, whylen, "vault helper %s timed out after %u ms",
                     argv[0], timeout_ms);
     } else if (too_big) {

@@ -12,3 +12,8 @@ if [ ! -f Makefile ] || [ configure -nt Makefile ] || [ "${RECONFIGURE:-0}" = 1 
     ./configure --enable-werror ${CONFIGURE_FLAGS:-}
 fi
 make -j"$(nproc)"
+# The test IdP of the pam_portcullis tests (oidc-provider), exactly as
+# locked; its tests skip without it.
+if command -v npm >/dev/null; then
+    (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -15,15 +15,16 @@ PACKAGES=(
     asciinema util-linux libsqlite3-dev
     libcap-ng-dev libcap2-bin auditd
     libvterm-dev tmux chromium
+    libpam-wrapper libpamtest0-dev curl openssl libqrencode-dev zbar-tools
 )
+# The test IdP of pam_portcullis runs on node; a node installed otherwise
+# (NodeSource's nodejs carries its own npm and conflicts with Debian's)
+# is used as it is.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 # Hardening (issue 9): GNU time for bench/load.sh, valgrind for
 # tests/integration/valgrind.sh, clang for configure --enable-fuzzers.
 PACKAGES+=(time valgrind clang)
-# portcullis-replay's HTML export runs `npm ci` at build time. A node from
-# elsewhere (NodeSource) brings its own npm and conflicts with Debian's.
-if ! command -v npm >/dev/null 2>&1; then
-    PACKAGES+=(nodejs npm)
-fi
 
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps: run as root (apt-get install)" >&2

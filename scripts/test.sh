@@ -42,6 +42,8 @@ if [ "${SKIP_SANITIZERS:-0}" != 1 ]; then
     if tar -xzf portcullis-*.tar.gz -C "$san" --strip-components=1 &&
         (cd "$san" && ./configure --enable-sanitizers --enable-werror \
             --disable-install-privileges && make -j"$(nproc)" &&
+            { ! command -v npm >/dev/null ||
+              (cd tests/idp && npm ci --no-audit --no-fund --loglevel=error); } &&
             make -j2 check) >sanitizers.log 2>&1; then
         pass=$((pass + 1)); echo "PASS: make check with ASan + UBSan"
     else

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -196,7 +197,13 @@ notify(struct jit *j, const struct pcl_webhook_msg *m)
         char *body;
         int fd;
 
-        if (fork() != 0) {
+        pid = fork();
+        if (pid < 0) {
+            error("approval %s: cannot fork for the webhook: %s", m->id,
+                  strerror(errno));
+            _exit(1);
+        }
+        if (pid > 0) {
             _exit(0);
         }
         (void)setsid();
@@ -209,6 +216,12 @@ notify(struct jit *j, const struct pcl_webhook_msg *m)
         if (pcl_proc_drop_group() != PCL_OK) {
             _exit(1);
         }
+        /* The store (read-write, opened with the group), the event log
+         * and whatever else the proxy holds stay out of reach of the
+         * TLS and HTTP code that talks to the webhook peer. syslog
+         * reconnects on its next line. */
+        closelog();
+        pcl_proc_close_fds(pcl_log_fd());
         body = pcl_webhook_body(m, fmt);
         if (body == NULL) {
             error("approval %s: webhook body: out of memory", m->id);
@@ -387,6 +400,7 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
     fputs("\r\n", stderr);
     {
         char c[SHOW_MAX];
+        char by[SHOW_MAX];
         char until[32];
         const struct pcl_audit_field f[] = {
             { "approval_id", id },
@@ -410,7 +424,9 @@ wait_decision(struct jit *j, const struct pcl_decision *d,
             break;
         case PCL_APPROVAL_DENIED:
             tell("request %s denied by %s%s%s", id,
-                r.decided_by != NULL ? r.decided_by : "?",
+                r.decided_by != NULL
+                    ? pcl_approval_escape(by, sizeof(by), r.decided_by)
+                    : "?",
                 r.comment != NULL ? ": " : "",
                 r.comment != NULL
                     ? pcl_approval_escape(c, sizeof(c), r.comment)

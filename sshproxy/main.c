@@ -41,6 +41,7 @@
 #include "portcullis/vault.h"
 
 #include "jit.h"
+#include "portcullis/ticket.h"
 
 
 /* Exit codes of the proxy itself (portcullis(8), EXIT STATUS). The target's
@@ -87,6 +88,9 @@ struct proxy {
     struct pcl_sessindex *index;   /* NULL when there is none */
     struct timespec start;
     struct jit jit;                /* just-in-time approval (jit.c) */
+    struct pcl_ticket ticket;      /* from pam_portcullis, when has_ticket */
+    bool has_ticket;
+    char idp_groups[PCL_TICKET_MAX_GROUPS * 66];
 };
 
 static void __attribute__((noreturn))
@@ -259,6 +263,24 @@ load_config(struct proxy *px, struct pcl_diag *diag)
         pcl_diag_add(diag, px->config_path, 0, "recording directory: %s",
                      why);
     }
+    if (px->conf->rec_index[0] != '\0') {
+        /* The index belongs to whichever user's proxy created it: like
+         * the recordings, only its directory keeps that user out. */
+        char dir[PATH_MAX];
+        const char *slash = strrchr(px->conf->rec_index, '/');
+        snprintf(dir, sizeof(dir), "%.*s",
+                 slash != NULL && slash != px->conf->rec_index
+                     ? (int)(slash - px->conf->rec_index)
+                     : 1,
+                 slash != NULL ? px->conf->rec_index : "/");
+        rc = pcl_file_check_dir(dir, PCL_FILE_SPOOL, why, sizeof(why));
+        /* Missing: sessions go on without their rows (index-failure),
+         * as before; open to others: refused. */
+        if (rc != PCL_OK && rc != PCL_ERR_NOTFOUND) {
+            pcl_diag_add(diag, px->config_path, 0,
+                         "session index directory: %s", why);
+        }
+    }
     for (i = 0; px->policy != NULL && i < pcl_policy_ntargets(px->policy);
          i++) {
         if (pcl_target_has_approval(pcl_policy_target(px->policy, i))) {
@@ -339,6 +361,64 @@ source_of(struct proxy *px)
     }
 }
 
+static int emit_decision(struct proxy *px, const char *target,
+                         const char *account, const char *command,
+                         bool allow, const char *rule, const char *reason);
+
+/*
+ * The identity ticket of pam_portcullis (pam_portcullis(8)): verified with
+ * the ticket key while the group privilege is held; its IdP groups join
+ * the local ones for policy. A ticket that does not verify refuses the
+ * request; no ticket refuses it only with [oidc] require-ticket. Returns
+ * 0 or an exit code after telling the user and the event log.
+ */
+static int
+check_ticket(struct proxy *px)
+{
+    char why[256];
+    size_t i;
+    int rc;
+
+    rc = pcl_ticket_check(px->conf->oidc_ticket_key, px->env.ticket,
+                          px->user, time(NULL), &px->ticket, why,
+                          sizeof(why));
+    if (rc == PCL_ERR_NOTFOUND && !px->conf->oidc_require_ticket) {
+        debug("no identity ticket: local groups only");
+        return 0;
+    }
+    if (rc != PCL_OK) {
+        error("identity ticket refused: %s", why);
+        emit_decision(px, NULL, NULL, px->env.original_command, false,
+                      "identity-ticket", why);
+        tell("your sign-in could not be verified; sign in again");
+        return rc == PCL_ERR_CONFIG || rc == PCL_ERR_PERM ? EXIT_CONFIG
+                                                          : EXIT_DENIED;
+    }
+    if (px->ngroups + px->ticket.ngroups > MAX_GROUPS) {
+        emit_decision(px, NULL, NULL, px->env.original_command, false,
+                      "identity-ticket", "too many groups");
+        tell("cannot establish who you are; contact the bastion "
+             "administrators");
+        return EXIT_DENIED;
+    }
+    for (i = 0; i < px->ticket.ngroups; i++) {
+        px->groups[px->ngroups] = strdup(px->ticket.groups[i]);
+        if (px->groups[px->ngroups] == NULL) {
+            fatal(EXIT_SOFTWARE, "out of memory");
+        }
+        px->ngroups++;
+        if (i > 0) {
+            strcat(px->idp_groups, ",");
+        }
+        strcat(px->idp_groups, px->ticket.groups[i]);
+    }
+    px->id.ngroups = px->ngroups;
+    px->has_ticket = true;
+    info("identity ticket of %s: sub %.100s, %zu IdP groups, %s", px->user,
+         px->ticket.sub, px->ticket.ngroups, px->ticket.method);
+    return 0;
+}
+
 static int
 emit(struct proxy *px, const char *event, const char *target,
      const char *account, const char *command,
@@ -387,6 +467,10 @@ emit_decision(struct proxy *px, const char *target, const char *account,
         { "decision", allow ? "allow" : "deny" },
         { "rule", rule },
         { "reason", reason },
+        /* with an identity ticket only (pam_portcullis(8)) */
+        { "subject", px->has_ticket ? px->ticket.sub : NULL },
+        { "issuer", px->has_ticket ? px->ticket.iss : NULL },
+        { "idp_groups", px->has_ticket ? px->idp_groups : NULL },
     };
     char t[PCL_CMDLINE_TARGET_MAX + 1];
     char r[300];
@@ -396,7 +480,8 @@ emit_decision(struct proxy *px, const char *target, const char *account,
          pcl_log_sanitize(t, sizeof(t), target != NULL ? target : "-"),
          account != NULL ? account : "-", px->source,
          pcl_log_sanitize(r, sizeof(r), reason), rule);
-    return emit(px, "decision", target, account, command, f, 3);
+    return emit(px, "decision", target, account, command, f,
+                sizeof(f) / sizeof(f[0]));
 }
 
 /* Targets this user may reach, in policy order, in *out (caller frees).
@@ -612,6 +697,7 @@ index_begin(struct proxy *px, const struct pcl_decision *d,
     memset(&st, 0, sizeof(st));
     st.session_id = px->session_id;
     st.user = px->user;
+    st.subject = px->has_ticket ? px->ticket.sub : NULL;
     st.source = px->source;
     st.target = pcl_target_name(d->target);
     st.account = d->account;
@@ -714,7 +800,7 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
         const struct pcl_cast_meta meta[] = {
             { "session_id", px->session_id },
             { "user", px->user },
-            { "subject", NULL },
+            { "subject", px->has_ticket ? px->ticket.sub : NULL },
             { "source", px->source },
             { "target", pcl_target_name(t) },
             { "account", d->account },
@@ -1170,12 +1256,26 @@ found_recording(const struct pcl_sessquery_row *r, void *ctx)
     return 0;
 }
 
+/* The recording is open: the player reads what a target wrote (hostile
+ * bytes, through JSON, the safety filter and libvterm) without the group. */
+static int
+replay_opened(void *ctx)
+{
+    (void)ctx;
+    if (pcl_proc_drop_group() != PCL_OK) {
+        error("replay: cannot drop group privilege: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * `ssh bastion sessions` and `ssh -t bastion replay ID [--at TIME]
- * [-s SPEED] [--follow]`, for users whose [role] allows them: read from the session
- * index and the recordings with the group privilege the proxy still
- * holds (both are group-only), nothing written; the recorded bytes go
- * through the player's safety filter, never raw. Audited as decisions.
+ * [-s SPEED] [--follow]`, for users whose [role] allows them: the session
+ * index and the recording are opened with the group privilege the proxy
+ * still holds (both are group-only), which is dropped before the recording
+ * is played; nothing written; the recorded bytes go through the player's
+ * safety filter, never raw. Audited as decisions.
  */
 static int
 run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
@@ -1226,6 +1326,7 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
     o.speed = 1.0;
     o.in_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
     o.out_fd = STDOUT_FILENO;
+    o.opened = replay_opened;
     for (size_t i = 1; i < nw; i += 2) {
         char *e = NULL;
         if (strcmp(words[i], "--follow") == 0) {
@@ -1263,6 +1364,21 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
         }
         tell("no single session %s", words[0]);
         return EXIT_DENIED;
+    }
+    /* The index is a derived, group-writable file: it may name only a
+     * recording of this bastion, never another file the group can read. */
+    {
+        size_t dl = strlen(px->conf->rec_directory);
+        if (strncmp(fr.path, px->conf->rec_directory, dl) != 0 ||
+            fr.path[dl] != '/' || strstr(fr.path + dl, "/../") != NULL ||
+            strstr(fr.path, "/./") != NULL) {
+            char p[256];
+            error("replay: session %s: recording %s is not under %s",
+                  words[0], pcl_log_sanitize(p, sizeof(p), fr.path),
+                  px->conf->rec_directory);
+            tell("the recording cannot be played");
+            return EXIT_SOFTWARE;
+        }
     }
     rc = pcl_replay_run(fr.path, &o, &end, why, sizeof(why));
     if (rc != PCL_OK) {
@@ -1457,6 +1573,10 @@ main(int argc, char **argv)
         tell("cannot establish who you are; contact the bastion "
              "administrators");
         rc = EXIT_CONFIG;
+        goto out;
+    }
+    rc = check_ticket(&px);
+    if (rc != 0) {
         goto out;
     }
 

@@ -55,6 +55,32 @@ struct pcl_conf {
     unsigned appr_webhook_timeout; /* seconds per attempt */
     unsigned appr_webhook_retries; /* attempts after the first */
     char *appr_webhook_ca;      /* CA bundle for the webhook, or "" */
+    /* [oidc]: pam_portcullis(8) and the proxy's identity ticket */
+    char *oidc_issuer;          /* https URL, or "" (no OIDC) */
+    char *oidc_client_id;
+    char *oidc_client_secret_file; /* path, or "" (public client) */
+    char *oidc_scopes;          /* space separated */
+    char *oidc_audience;        /* or "" */
+    char *oidc_username_claim;  /* preferred_username | email | sub */
+    char *oidc_email_domain;    /* or "" */
+    char *oidc_user_map;        /* path, or "" */
+    char *oidc_groups_claim;    /* or "" (no groups) */
+    char *oidc_ca_file;         /* path, or "" (system trust store) */
+    char *oidc_algorithms;      /* comma list: RS256, PS256, ES256, EdDSA */
+    char *oidc_failmode;        /* secure | open */
+    unsigned oidc_timeout;      /* seconds per HTTPS request */
+    unsigned oidc_login_timeout; /* seconds for the whole sign-in */
+    unsigned oidc_interval;     /* seconds: poll interval when none given */
+    unsigned oidc_leeway;       /* seconds of clock skew on exp/nbf/iat */
+    unsigned oidc_max_age;      /* seconds an ID token may be old (iat) */
+    unsigned oidc_jwks_cooldown; /* seconds between JWKS refetches */
+    char *oidc_state_dir;       /* root-only cache of discovery and JWKS */
+    unsigned oidc_remember;     /* seconds; 0 = off */
+    char *oidc_remember_store;  /* SQLite file, root 0600 */
+    char *oidc_ticket_key;      /* HMAC key, root:portcullis 0640 */
+    unsigned oidc_ticket_lifetime; /* seconds a ticket is accepted */
+    bool oidc_require_ticket;   /* proxy: no ticket, no session */
+    bool oidc_qr;               /* a QR code of the URI in the prompt */
 };
 
 /*

@@ -15,7 +15,7 @@ enum pcl_file_kind {
     PCL_FILE_DIR,     /* a directory: trusted owner, not writable by group
                        * or others */
     PCL_FILE_SPOOL,   /* a directory the set-id group writes (recordings):
-                       * trusted owner, not writable by others */
+                       * trusted owner, no access for others at all */
 };
 
 /*

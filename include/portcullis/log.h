@@ -34,6 +34,18 @@ void pcl_log_init(const char *ident, enum pcl_log_sink sink,
  * syslog: `portcullis -E FILE`. */
 void pcl_log_set_file(FILE *fp);
 
+/* Where a host program sends lib lines instead (the PAM module: to
+ * pam_syslog, since a module must not openlog): fn gets each kept line
+ * with its level; NULL restores the sink of pcl_log_init. ctx is passed
+ * back as is. */
+typedef void (*pcl_log_hook_fn)(void *ctx, enum pcl_log_level level,
+                                const char *msg);
+void pcl_log_set_hook(pcl_log_hook_fn fn, void *ctx);
+
+/* The descriptor of the -E log file, or -1 when lines go to syslog or
+ * stderr: what a child that closes its descriptors must keep. */
+int pcl_log_fd(void);
+
 /* The most verbose level kept now. */
 enum pcl_log_level pcl_log_get_level(void);
 

@@ -13,6 +13,7 @@ struct pcl_proc_env {
     char *connection;        /* SSH_CONNECTION */
     char *term;              /* TERM */
     char *tty;               /* SSH_TTY */
+    char *ticket;            /* PORTCULLIS_TICKET (pam_portcullis) */
 };
 
 /*
@@ -39,6 +40,14 @@ void pcl_proc_env_clear(struct pcl_proc_env *env);
  * privilege must be gone, not merely asked to go).
  */
 int pcl_proc_drop_group(void);
+
+/*
+ * Closes every descriptor above 2 except keep (-1: none), as a child that
+ * does not exec must do before it talks to the network: nothing it holds
+ * (a store opened with the group, the event log) can then be reached
+ * through it. Cannot fail.
+ */
+void pcl_proc_close_fds(int keep);
 
 /*
  * Limits the capabilities the process holds (a file capability set by

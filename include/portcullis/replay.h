@@ -28,6 +28,12 @@ struct pcl_replay_opts {
     uint64_t at_us;        /* start at this time, microseconds */
     int in_fd;             /* keys (a terminal, or -1: no keys) */
     int out_fd;            /* the analyst's terminal */
+    /* Called once every file the player needs is open (the recording;
+     * under follow, its seal sidecar too), before a recorded byte is
+     * interpreted: a set-id caller drops its privilege there. NULL: none.
+     * A non-zero return stops the player with PCL_ERR_IO. */
+    int (*opened)(void *ctx);
+    void *opened_ctx;
 };
 
 /* Exit reasons of pcl_replay_run. */

@@ -64,7 +64,7 @@ req list "$USER_A" list
 expect_eq "list" 0 "$RC"
 req help "$USER_A" help
 expect_eq "help" 0 "$RC"
-req reserved "$USER_A" sessions 42
+req reserved "$USER_A" watch 42
 expect_eq "reserved word" 64 "$RC"
 req hostkey "$USER_A" wrongkey -- true
 expect_eq "host key not pinned" 255 "$RC"

@@ -237,8 +237,8 @@ via_bastion help "$USER_A" help
 expect_eq "exit status" 0 "$(cat "$T/help.rc")"
 [ -s "$T/help.out" ] || [ -s "$T/help.err" ] || fail "help printed nothing"
 
-trace "a reserved verb (sessions) is not implemented yet: exit 64"
-via_bastion approve "$USER_A" sessions
+trace "a reserved verb (watch) is not implemented yet: exit 64"
+via_bastion approve "$USER_A" watch
 expect_eq "exit status" 64 "$(cat "$T/approve.rc")"
 expect_match "message" '^portcullis: ' "$(cat "$T/approve.err")"
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include "portcullis/approval.h"
 #include "portcullis/err.h"
+#include "portcullis/file.h"
 #include "testutil.h"
 
 #define T0 1700000000
@@ -373,6 +375,29 @@ test_refused_store(void **state)
     assert_non_null(strstr(why, "/nonexistent/dir"));
 }
 
+/* The store's directory is all that keeps the user who created the store
+ * file (its owner) from opening it outside the proxy: a directory others
+ * may even search is refused. */
+static void
+test_store_directory_mode(void **state)
+{
+    struct fixture *f = *state;
+    static const mode_t refused[] = { 02771, 02775, 02777, 0774 };
+    char why[512];
+    size_t i;
+
+    assert_int_equal(chmod(f->dir, 02770), 0);
+    assert_int_equal(pcl_file_check_dir(f->dir, PCL_FILE_SPOOL, why,
+                                        sizeof(why)), PCL_OK);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        assert_int_equal(chmod(f->dir, refused[i]), 0);
+        assert_int_equal(pcl_file_check_dir(f->dir, PCL_FILE_SPOOL, why,
+                                            sizeof(why)), PCL_ERR_PERM);
+        assert_non_null(strstr(why, "others"));
+    }
+    assert_int_equal(chmod(f->dir, 0755), 0);
+}
+
 int
 main(void)
 {
@@ -385,6 +410,8 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_directory_mode, setup,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -449,6 +449,10 @@ static const struct {
     { "recording-end", "seal", "unsealed", AUDIT_TRUSTED_APP, 0 },
     { "recording-failure", "reason", "disk full", AUDIT_TRUSTED_APP, 0 },
     { "index-failure", "reason", "locked", AUDIT_TRUSTED_APP, 0 },
+    { "oidc-login", "result", "success", AUDIT_USER_AUTH, 1 },
+    { "oidc-login", "result", "failure", AUDIT_USER_AUTH, 0 },
+    { "oidc-failopen", "reason", "unreachable", AUDIT_USER_AUTH, 1 },
+    { "oidc-remember", "user", "alice", AUDIT_TRUSTED_APP, 1 },
 };
 
 static void

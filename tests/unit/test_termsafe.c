@@ -71,6 +71,13 @@ static const struct tcase cases[] = {
       "\033[1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1;1mx",
       "x", 1 },
     { "key modifiers", "\033[>4;1m\033[>1fq", "q", 2 },
+    /* Out of UTF-8, U+06DB (db 9b) would end in an 8-bit CSI. */
+    { "DOCS (leave or enter UTF-8)", "\033%@\xdb\x9b" "6n\033%Gx",
+      "\xdb\x9b" "6nx", 2 },
+    /* BEL ends an OSC, not a DCS: "$qm" must not leave as a request. */
+    { "BEL inside a DCS", "\033P$q\007m\033\\ok", "ok", 1 },
+    { "BEL inside APC", "\033_a\007b\033\\ok", "ok", 1 },
+    { "DEC locator reports", "\033[1;1'z\033[1'{\033['|q", "q", 3 },
 };
 
 static void

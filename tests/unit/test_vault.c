@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +313,9 @@ test_helper(void **state)
         { "true", 2000, 100, PCL_ERR_CONFIG, "no credential" },
         { "printf 'a\\nb\\n'", 2000, 100, PCL_ERR_CONFIG, "more than one" },
         { "kill -TERM $$", 2000, 100, PCL_ERR_CONFIG, "signal 15" },
+        /* Output closed, then lingering: the time limit holds. */
+        { "echo pw; exec >&-; sleep 5", 300, 100, PCL_ERR_CONFIG,
+          "timed out" },
     };
     size_t i;
 
@@ -340,6 +344,23 @@ test_helper(void **state)
                          cases[i].why_or_value);
             }
         }
+    }
+    /* Started with SIGCHLD ignored: no exit status, so the output of a
+     * helper that failed is not taken for a credential. */
+    {
+        struct sigaction ign, old;
+        memset(&ign, 0, sizeof(ign));
+        ign.sa_handler = SIG_IGN;
+        assert_int_equal(sigaction(SIGCHLD, &ign, &old), 0);
+        assert_int_equal(tu_write(dir, "h", "#!/bin/sh\necho pw; exit 4\n",
+                                  0755, path, sizeof(path)), 0);
+        snprintf(cmd, sizeof(cmd), "%s", path);
+        assert_int_equal(pcl_vault_run_helper(cmd, 2000, 100, &req, &s, why,
+                                              sizeof(why)),
+                         PCL_ERR_CONFIG);
+        assert_null(s);
+        assert_non_null(strstr(why, "exit status is lost"));
+        assert_int_equal(sigaction(SIGCHLD, &old, NULL), 0);
     }
     /* Unknown token, relative path, a token value with a blank. */
     assert_int_equal(pcl_vault_run_helper("/bin/echo %x", 1000, 100, &req,
