@@ -612,6 +612,7 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
     rp.mask_holdback_ms = px->conf->rec_mask_holdback_ms;
     rp.record_input = px->conf->rec_input;
     rp.continue_on_error = strcmp(px->conf->rec_on_error, "continue") == 0;
+    rp.mask_live = pcl_target_mask_live(t);
 
     gmtime_r(&now, &tm);
     snprintf(rel, sizeof(rel), "%04d/%02d/%02d/%s.cast", tm.tm_year + 1900,
@@ -655,6 +656,7 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
             { "rule", d->rule },
             { "approval_id", NULL },
             { "bastion", host },
+            { "mask_live", rp.mask_live ? "yes" : "no" },
         };
         rp.cast.path = path;
         rp.cast.format = strcmp(px->conf->rec_format, "asciicast-v3") == 0
@@ -721,9 +723,10 @@ close_recording(struct proxy *px, const struct pcl_decision *d,
             { "seal", rc == PCL_OK ? "sealed" : "unsealed" },
             { "masked", masked },
             { "on_error", failed ? px->conf->rec_on_error : NULL },
+            { "mask_live", pcl_target_mask_live(d->target) ? "yes" : "no" },
         };
         emit(px, failed ? "recording-failure" : "recording-end",
-             pcl_target_name(d->target), d->account, command, f, 4);
+             pcl_target_name(d->target), d->account, command, f, 5);
     }
     if (rc != PCL_OK) {
         error("session %s: recording %s not sealed", px->session_id, path);
