@@ -23,6 +23,8 @@
 #include "portcullis/log.h"
 #include "portcullis/parse.h"
 
+#include "cast_seal.h"
+
 /* The chain starts from the hash of this string (portcullis-cast(5)). */
 #define CHAIN_SEED "portcullis-chain-v1"
 /* Events are written once this many bytes are buffered, whatever the
@@ -57,8 +59,7 @@ struct pcl_cast {
     uint8_t chain[32];
     uint64_t lines;
     uint64_t bytes;
-    uint8_t *key;               /* HMAC key, locked, wiped on free */
-    size_t key_len;
+    struct pcl_cast_seal_key *key; /* NULL: no seal */
     char key_id[64];
 };
 
@@ -675,11 +676,7 @@ cast_free(struct pcl_cast *c)
     if (c->seal_fd >= 0) {
         close(c->seal_fd);
     }
-    if (c->key != NULL) {
-        explicit_bzero(c->key, c->key_len);
-        (void)munlock(c->key, c->key_len);
-        free(c->key);
-    }
+    pcl_cast_seal_key_free(c->key);
     if (c->scratch != NULL) {
         explicit_bzero(c->scratch, c->scratch_cap);
     }
@@ -724,15 +721,19 @@ pcl_cast_open(const struct pcl_cast_params *p, struct pcl_cast **out,
         goto out;
     }
     if (p->seal_key != NULL && p->seal_key_len > 0) {
-        c->key = malloc(p->seal_key_len);
-        if (c->key == NULL) {
+        rc = pcl_cast_seal_key_parse(p->seal_key, p->seal_key_len, &c->key,
+                                     why, whylen);
+        if (rc == PCL_OK && !pcl_cast_seal_key_can_sign(c->key)) {
+            snprintf(why, whylen, "the seal key is a public key");
+            rc = PCL_ERR_INVAL;
+        }
+        if (rc != PCL_OK) {
             goto out;
         }
-        (void)mlock(c->key, p->seal_key_len);
-        memcpy(c->key, p->seal_key, p->seal_key_len);
-        c->key_len = p->seal_key_len;
         snprintf(c->key_id, sizeof(c->key_id), "%s",
-                 p->seal_key_id != NULL ? p->seal_key_id : "default");
+                 p->seal_key_id != NULL ? p->seal_key_id
+                                        : pcl_cast_seal_key_id(c->key));
+        rc = PCL_ERR_NOMEM;
     }
     rc = PCL_ERR_IO;
     if (chain_seed(c->md, c->chain) != PCL_OK) {
@@ -813,59 +814,50 @@ base_name(const char *path)
 }
 
 /*
- * The MAC covers, in this order and separated by '\n': the magic and
- * version, the key id, the file's base name, lines, bytes, chain, start and
- * end (portcullis-cast(5), "The seal").
+ * The MAC or signature covers, in this order and separated by '\n': the
+ * magic and version, the key id, the file's base name, lines, bytes,
+ * chain, start and end (portcullis-cast(5), "The seal"). Returns the
+ * message's length, or 0 when it does not fit msg.
  */
-static int
-seal_mac(const uint8_t *key, size_t keylen, const char *key_id,
-         const char *file, uint64_t lines, uint64_t bytes, const char *chain,
-         int64_t start, int64_t end, char mac_hex[65])
+static size_t
+seal_message(char *msg, size_t cap, const char *key_id, const char *file,
+             uint64_t lines, uint64_t bytes, const char *chain,
+             int64_t start, int64_t end)
 {
-    char msg[1024];
-    uint8_t mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    int n;
+    int n = snprintf(msg, cap,
+                     "%s\n%d\n%s\n%s\n%" PRIu64 "\n%" PRIu64 "\n%s\n%" PRId64
+                     "\n%" PRId64 "\n",
+                     PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION, key_id, file,
+                     lines, bytes, chain, start, end);
 
-    n = snprintf(msg, sizeof(msg),
-                 "%s\n%d\n%s\n%s\n%" PRIu64 "\n%" PRIu64 "\n%s\n%" PRId64
-                 "\n%" PRId64 "\n",
-                 PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION, key_id, file,
-                 lines, bytes, chain, start, end);
-    if (n < 0 || (size_t)n >= sizeof(msg)) {
-        return PCL_ERR_TOOBIG;
-    }
-    if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
-             (size_t)n, mac, &maclen) == NULL ||
-        maclen != 32) {
-        return PCL_ERR_CRYPTO;
-    }
-    hex(mac, 32, mac_hex);
-    explicit_bzero(mac, sizeof(mac));
-    return PCL_OK;
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
 static char *
 seal_json(const struct pcl_cast *c, int64_t end)
 {
     char chain[65];
-    char mac[65];
+    char msg[1024];
+    char value[PCL_CAST_SEAL_VALUE_MAX];
+    size_t n;
     char *s = NULL;
 
     hex(c->chain, 32, chain);
-    if (seal_mac(c->key, c->key_len, c->key_id, base_name(c->path),
-                 c->lines, c->bytes, chain, c->timestamp, end,
-                 mac) != PCL_OK) {
+    n = seal_message(msg, sizeof(msg), c->key_id, base_name(c->path),
+                     c->lines, c->bytes, chain, c->timestamp, end);
+    if (n == 0 || pcl_cast_seal_key_sign(c->key, msg, n, value) != PCL_OK) {
         return NULL;
     }
     if (asprintf(&s,
-                 "{\"%s\": %d, \"alg\": \"HMAC-SHA256\", \"key_id\": \"%s\", "
+                 "{\"%s\": %d, \"alg\": \"%s\", \"key_id\": \"%s\", "
                  "\"file\": \"%s\", \"lines\": %" PRIu64 ", \"bytes\": "
                  "%" PRIu64 ", \"chain\": \"%s\", \"start\": %" PRId64
-                 ", \"end\": %" PRId64 ", \"mac\": \"%s\"}",
-                 PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION, c->key_id,
+                 ", \"end\": %" PRId64 ", \"%s\": \"%s\"}",
+                 PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION,
+                 pcl_cast_seal_key_alg(c->key), c->key_id,
                  base_name(c->path), c->lines, c->bytes, chain,
-                 c->timestamp, end, mac) < 0) {
+                 c->timestamp, end, pcl_cast_seal_key_field(c->key),
+                 value) < 0) {
         return NULL;
     }
     return s;
@@ -943,15 +935,15 @@ pcl_cast_abort(struct pcl_cast *c)
 int
 pcl_cast_key_id(const uint8_t *key, size_t len, char *out, size_t outlen)
 {
-    unsigned char md[32];
-    unsigned int n = 0;
-    char h[65];
+    struct pcl_cast_seal_key *k = NULL;
+    char why[128];
 
-    if (outlen < 24 || EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1) {
+    if (outlen < 24 ||
+        pcl_cast_seal_key_parse(key, len, &k, why, sizeof(why)) != PCL_OK) {
         return PCL_ERR_CRYPTO;
     }
-    hex(md, 8, h);
-    snprintf(out, outlen, "sha256:%s", h);
+    snprintf(out, outlen, "%s", pcl_cast_seal_key_id(k));
+    pcl_cast_seal_key_free(k);
     return PCL_OK;
 }
 
@@ -1015,6 +1007,7 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
     EVP_MD_CTX *md = NULL;
     uint8_t chain[32];
     json_object *seal = NULL;
+    struct pcl_cast_seal_key *sk = NULL;
     char *spath = NULL;
     bool cut = false;
     int rc = PCL_ERR_NOMEM;
@@ -1120,25 +1113,44 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
     if (key == NULL || key_id == NULL || strcmp(key_id, v->key_id) != 0) {
         verdict(v, PCL_CAST_SEAL_KEY_UNKNOWN,
                 "NOT authenticated: the seal names a key that was not given "
-                "(anyone can recompute a chain; only the MAC proves it)");
+                "(anyone can recompute a chain; only the MAC or signature "
+                "proves it)");
         goto out;
     }
     {
-        char mac[65];
-        const char *want = jstr(seal, "mac");
-        if (seal_mac(key, keylen, v->key_id, base_name(path), v->lines,
-                     v->bytes, v->chain, jint(seal, "start"),
-                     jint(seal, "end"), mac) != PCL_OK) {
-            rc = PCL_ERR_IO;
+        char msg[1024];
+        char why[128];
+        size_t mn;
+        bool good;
+
+        rc = pcl_cast_seal_key_parse(key, keylen, &sk, why, sizeof(why));
+        if (rc != PCL_OK) {
+            snprintf(v->why, sizeof(v->why), "seal key: %s", why);
             goto out;
         }
-        if (strlen(want) != 64 || CRYPTO_memcmp(mac, want, 64) != 0) {
-            verdict(v, PCL_CAST_SEAL_TAMPERED, "the seal's MAC is wrong");
+        if (strcmp(jstr(seal, "alg"), pcl_cast_seal_key_alg(sk)) != 0) {
+            verdict(v, PCL_CAST_SEAL_TAMPERED,
+                    "the seal's algorithm is not the key's");
+            goto out;
+        }
+        mn = seal_message(msg, sizeof(msg), v->key_id, base_name(path),
+                          v->lines, v->bytes, v->chain, jint(seal, "start"),
+                          jint(seal, "end"));
+        good = mn > 0 &&
+               pcl_cast_seal_key_check(sk, msg, mn,
+                                       jstr(seal,
+                                            pcl_cast_seal_key_field(sk)));
+        if (!good) {
+            verdict(v, PCL_CAST_SEAL_TAMPERED,
+                    strcmp(pcl_cast_seal_key_alg(sk), PCL_CAST_ALG_HMAC) == 0
+                        ? "the seal's MAC is wrong"
+                        : "the seal's signature is wrong");
             goto out;
         }
     }
     verdict(v, PCL_CAST_SEAL_VALID, "");
 out:
+    pcl_cast_seal_key_free(sk);
     json_object_put(seal);
     free(spath);
     free(line);

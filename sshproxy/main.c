@@ -639,7 +639,13 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
         rc = PCL_ERR_CONFIG;
         goto out;
     }
-    (void)pcl_cast_key_id(key, keylen, key_id, sizeof(key_id));
+    if (pcl_cast_key_id(key, keylen, key_id, sizeof(key_id)) != PCL_OK) {
+        /* A PEM file that is not an Ed25519 key (portcullis-cast(5)). */
+        snprintf(why, sizeof(why), "%s: a PEM seal key must be an Ed25519 "
+                 "private key", px->conf->rec_seal_key);
+        rc = PCL_ERR_CONFIG;
+        goto out;
+    }
     if (gethostname(host, sizeof(host)) != 0) {
         snprintf(host, sizeof(host), "unknown");
     }
