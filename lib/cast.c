@@ -255,72 +255,148 @@ static const uint8_t byte_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
-/* Appends JSON-escaped text of s[i..end) to line at pos; returns the new
- * position. Valid UTF-8 is copied, each invalid byte becomes U+FFFD. */
-/* JSON escapes of the control characters (RFC 8259 section 7), padded
- * to six bytes so each is one fixed-size copy. */
-static const char ctrl_escape[32][7] = {
-    "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005",
-    "\\u0006", "\\u0007", "\\b    ", "\\t    ", "\\n    ", "\\u000b",
-    "\\f    ", "\\r    ", "\\u000e", "\\u000f", "\\u0010", "\\u0011",
-    "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017",
-    "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d",
-    "\\u001e", "\\u001f",
+/*
+ * What each byte becomes in a JSON string (RFC 8259 section 7): itself,
+ * an escape (control characters, '"' and '\\'), or U+FFFD for bytes that
+ * never start a UTF-8 sequence (RFC 3629); len 0 for a lead byte, whose
+ * sequence must be checked. Padded to eight bytes so that each is one
+ * fixed-size store, without a branch per kind of byte (the line buffer
+ * has slack for the bytes stored past the end).
+ */
+struct json_token {
+    char text[8];
+    uint8_t len;
 };
-static const uint8_t ctrl_escape_len[32] = {
-    6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2, 6, 2, 2, 6, 6,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+static const struct json_token json_token[256] = {
+    { "\\u0000", 6 }, { "\\u0001", 6 }, { "\\u0002", 6 }, { "\\u0003", 6 },
+    { "\\u0004", 6 }, { "\\u0005", 6 }, { "\\u0006", 6 }, { "\\u0007", 6 },
+    { "\\b", 2 }, { "\\t", 2 }, { "\\n", 2 }, { "\\u000b", 6 },
+    { "\\f", 2 }, { "\\r", 2 }, { "\\u000e", 6 }, { "\\u000f", 6 },
+    { "\\u0010", 6 }, { "\\u0011", 6 }, { "\\u0012", 6 }, { "\\u0013", 6 },
+    { "\\u0014", 6 }, { "\\u0015", 6 }, { "\\u0016", 6 }, { "\\u0017", 6 },
+    { "\\u0018", 6 }, { "\\u0019", 6 }, { "\\u001a", 6 }, { "\\u001b", 6 },
+    { "\\u001c", 6 }, { "\\u001d", 6 }, { "\\u001e", 6 }, { "\\u001f", 6 },
+    { " ", 1 }, { "!", 1 }, { "\\\"", 2 }, { "#", 1 },
+    { "$", 1 }, { "%", 1 }, { "&", 1 }, { "'", 1 },
+    { "(", 1 }, { ")", 1 }, { "*", 1 }, { "+", 1 },
+    { ",", 1 }, { "-", 1 }, { ".", 1 }, { "/", 1 },
+    { "0", 1 }, { "1", 1 }, { "2", 1 }, { "3", 1 },
+    { "4", 1 }, { "5", 1 }, { "6", 1 }, { "7", 1 },
+    { "8", 1 }, { "9", 1 }, { ":", 1 }, { ";", 1 },
+    { "<", 1 }, { "=", 1 }, { ">", 1 }, { "\077", 1 },
+    { "@", 1 }, { "A", 1 }, { "B", 1 }, { "C", 1 },
+    { "D", 1 }, { "E", 1 }, { "F", 1 }, { "G", 1 },
+    { "H", 1 }, { "I", 1 }, { "J", 1 }, { "K", 1 },
+    { "L", 1 }, { "M", 1 }, { "N", 1 }, { "O", 1 },
+    { "P", 1 }, { "Q", 1 }, { "R", 1 }, { "S", 1 },
+    { "T", 1 }, { "U", 1 }, { "V", 1 }, { "W", 1 },
+    { "X", 1 }, { "Y", 1 }, { "Z", 1 }, { "[", 1 },
+    { "\\\\", 2 }, { "]", 1 }, { "^", 1 }, { "_", 1 },
+    { "`", 1 }, { "a", 1 }, { "b", 1 }, { "c", 1 },
+    { "d", 1 }, { "e", 1 }, { "f", 1 }, { "g", 1 },
+    { "h", 1 }, { "i", 1 }, { "j", 1 }, { "k", 1 },
+    { "l", 1 }, { "m", 1 }, { "n", 1 }, { "o", 1 },
+    { "p", 1 }, { "q", 1 }, { "r", 1 }, { "s", 1 },
+    { "t", 1 }, { "u", 1 }, { "v", 1 }, { "w", 1 },
+    { "x", 1 }, { "y", 1 }, { "z", 1 }, { "{", 1 },
+    { "|", 1 }, { "}", 1 }, { "~", 1 }, { "\177", 1 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
 };
 
+#define SWAR_ONES 0x0101010101010101ULL
+#define SWAR_HIGHS 0x8080808080808080ULL
+
+/* Non-zero when any of the eight bytes of w is not class 0: below 0x20,
+ * '"', '\\', or 0x80 and above. (x - 0x01..) & ~x & 0x80.. is non-zero
+ * when x has a zero byte; with 0x20.. for 0x01.., a byte below 0x20. */
+static inline uint64_t
+swar_special(uint64_t w)
+{
+    uint64_t q = w ^ (SWAR_ONES * '"');
+    uint64_t b = w ^ (SWAR_ONES * '\\');
+
+    return (((w - SWAR_ONES * 0x20) & ~w) | ((q - SWAR_ONES) & ~q) |
+            ((b - SWAR_ONES) & ~b) | w) &
+           SWAR_HIGHS;
+}
+
+/*
+ * Appends the JSON-escaped text of s[i..end) to line at pos; returns the
+ * new position. Valid UTF-8 is copied, each invalid byte becomes U+FFFD.
+ * Runs of plain ASCII, most of session output, go eight bytes at a time.
+ */
 static size_t
 escape_into(char *line, size_t pos, const uint8_t *s, size_t i, size_t end)
 {
     while (i < end) {
-        size_t run = i;
-        uint8_t b;
-        int l;
-
-        while (run < end && byte_class[s[run]] == 0) {
-            run++;
-        }
-        if (run > i) {
-            memcpy(line + pos, s + i, run - i);
-            pos += run - i;
-            i = run;
-            if (i == end) {
+        while (i + 8 <= end) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (swar_special(w) != 0) {
                 break;
             }
+            memcpy(line + pos, &w, 8);
+            pos += 8;
+            i += 8;
         }
-        b = s[i];
-        if (byte_class[b] == 1) {
-            if (b < 0x20) {
-                memcpy(line + pos, ctrl_escape[b], 6);
-                pos += ctrl_escape_len[b];
-            } else {
-                line[pos++] = '\\';
-                line[pos++] = (char)b; /* '"' or '\\' */
+        /* Byte by byte up to the next plain byte after a special one. */
+        while (i < end) {
+            const struct json_token *t = &json_token[s[i]];
+            int l;
+
+            if (t->len != 0) {
+                memcpy(line + pos, t->text, 8);
+                pos += t->len;
+                i++;
+                if (t->len == 1 && byte_class[s[i - 1]] == 0 &&
+                    i < end && byte_class[s[i]] == 0) {
+                    break; /* two plain bytes: try whole words again */
+                }
+                continue;
             }
-            i++;
-            continue;
+            l = utf8_seq(s + i, end - i);
+            if (l <= 0) {
+                /* Invalid (a cut sequence never reaches here). */
+                memcpy(line + pos, "\xEF\xBF\xBD", 4);
+                pos += 3;
+                i++;
+                continue;
+            }
+            memcpy(line + pos, s + i, (size_t)l);
+            pos += (size_t)l;
+            i += (size_t)l;
         }
-        if (b < 0xc2 || b > 0xf4) {
-            /* Never the start of a sequence: no need to look further. */
-            memcpy(line + pos, "\xEF\xBF\xBD", 3);
-            pos += 3;
-            i++;
-            continue;
-        }
-        l = utf8_seq(s + i, end - i);
-        if (l <= 0) {
-            /* Invalid (a cut sequence never reaches here). */
-            memcpy(line + pos, "\xEF\xBF\xBD", 3);
-            pos += 3;
-            i++;
-            continue;
-        }
-        memcpy(line + pos, s + i, (size_t)l);
-        pos += (size_t)l;
-        i += (size_t)l;
     }
     return pos;
 }
@@ -406,18 +482,22 @@ data_events(struct pcl_cast *c, char code, int slot, const uint8_t *buf,
     if (c->failed) {
         return PCL_ERR_IO;
     }
-    if (total > c->scratch_cap) {
-        uint8_t *n = realloc(c->scratch, total);
-        if (n == NULL) {
-            return PCL_ERR_NOMEM;
+    if (c->carry_len[slot] == 0) {
+        s = buf; /* the usual case: no copy */
+    } else {
+        if (total > c->scratch_cap) {
+            uint8_t *n = realloc(c->scratch, total);
+            if (n == NULL) {
+                return PCL_ERR_NOMEM;
+            }
+            c->scratch = n;
+            c->scratch_cap = total;
         }
-        c->scratch = n;
-        c->scratch_cap = total;
+        memcpy(c->scratch, c->carry[slot], c->carry_len[slot]);
+        memcpy(c->scratch + c->carry_len[slot], buf, len);
+        c->carry_len[slot] = 0;
+        s = c->scratch;
     }
-    memcpy(c->scratch, c->carry[slot], c->carry_len[slot]);
-    memcpy(c->scratch + c->carry_len[slot], buf, len);
-    c->carry_len[slot] = 0;
-    s = c->scratch;
 
     /* A valid prefix of a sequence at the very end waits for the rest:
      * find the last lead byte among the final three. */

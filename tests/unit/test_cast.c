@@ -97,6 +97,9 @@ open_cast(const char *path, enum pcl_cast_format fmt, bool streams,
  * strict JSON of the right shape, times never decrease, and returns the
  * concatenated data of events with the given code (owned by the caller).
  */
+/* Bytes in the last read_back result (it may hold NULs). */
+static size_t read_back_len;
+
 static char *
 read_back(const char *path, char code, size_t *nevents, size_t max_event)
 {
@@ -154,6 +157,7 @@ read_back(const char *path, char code, size_t *nevents, size_t max_event)
     }
     free(line);
     fclose(fp);
+    read_back_len = dlen;
     return data;
 }
 
@@ -289,6 +293,107 @@ test_large_random(void **state)
     assert_true(nev >= total / PCL_CAST_EVENT_MAX);
     free(data);
     free(buf);
+}
+
+/* Reference for what the writer keeps of a byte string: valid UTF-8
+ * (RFC 3629) as is, every other byte as U+FFFD. Returns the length. */
+static size_t
+reference_text(const uint8_t *in, size_t n, uint8_t *out)
+{
+    size_t i = 0;
+    size_t o = 0;
+
+    while (i < n) {
+        uint8_t b = in[i];
+        size_t need = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2
+                    : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4
+                    : 0;
+        size_t k;
+        bool ok = need > 0 && i + need <= n;
+
+        for (k = 1; ok && k < need; k++) {
+            uint8_t lo = 0x80, hi = 0xbf;
+            if (k == 1) {
+                lo = b == 0xe0 ? 0xa0 : b == 0xf0 ? 0x90 : 0x80;
+                hi = b == 0xed ? 0x9f : b == 0xf4 ? 0x8f : 0xbf;
+            }
+            ok = in[i + k] >= lo && in[i + k] <= hi;
+        }
+        if (!ok) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        memcpy(out + o, in + i, need);
+        o += need;
+        i += need;
+    }
+    return o;
+}
+
+/*
+ * The word-at-a-time escaper against the reference: plain runs of every
+ * length and alignment around each byte value, UTF-8 sequences valid and
+ * broken, quotes, backslashes, controls and NUL, read back through a
+ * strict JSON parser.
+ */
+static void
+test_escape_reference(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 200000 };
+    static const char *const pieces[] = {
+        "plain text ", "\"", "\\", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+        "\xed\xa0\x80", "\xc3", "\xe2\x82", "\xf4\x90\x80\x80", "\x1b[0m",
+        "\r\n", "\t", "0123456789abcdef",
+    };
+    uint8_t *in = malloc(N + 64);
+    uint8_t *want = malloc(3 * (N + 64));
+    uint32_t x = 12345;
+    size_t n = 0;
+    size_t wn;
+    size_t nev;
+    char *data;
+    struct pcl_cast *c;
+
+    assert_non_null(in);
+    assert_non_null(want);
+    while (n < N) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        if (x % 3 == 0) {
+            in[n++] = (uint8_t)(x >> 8); /* any byte, NUL included */
+        } else {
+            const char *p = pieces[(x >> 8) % (sizeof(pieces) /
+                                                sizeof(pieces[0]))];
+            size_t l = strlen(p) - (x >> 20) % 2 * (strlen(p) > 1);
+            memcpy(in + n, p, l);
+            n += l;
+        }
+    }
+    c = open_cast(f->path, PCL_CAST_V2, false, false);
+    /* Reads of odd sizes: the carry and the word loop meet at every
+     * alignment. */
+    {
+        size_t off = 0;
+        size_t step = 1;
+        while (off < n) {
+            size_t l = step < n - off ? step : n - off;
+            assert_int_equal(pcl_cast_output(c, 1, in + off, l, off), PCL_OK);
+            off += l;
+            step = step * 7 % 1013 + 1;
+        }
+    }
+    assert_int_equal(pcl_cast_close(c), PCL_OK);
+    wn = reference_text(in, n, want);
+    data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
+    assert_int_equal(read_back_len, wn);
+    assert_int_equal(memcmp(data, want, wn), 0);
+    free(data);
+    free(in);
+    free(want);
 }
 
 static void
@@ -898,6 +1003,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_invalid_bytes_and_nul, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escape_reference, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_streams_exit_markers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_v3_exit_and_intervals, setup,
