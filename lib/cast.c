@@ -9,15 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "portcullis/err.h"
 #include "portcullis/log.h"
@@ -70,19 +67,6 @@ mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 /* chain = SHA-256(chain || line): every line, header included. */
@@ -882,7 +866,7 @@ pcl_cast_path(const struct pcl_cast *c)
 void
 pcl_cast_chain(const struct pcl_cast *c, char out[65])
 {
-    hex(c->chain, 32, out);
+    pcl_cast_hex(c->chain, 32, out);
 }
 
 static const char *
@@ -922,7 +906,7 @@ seal_json(const struct pcl_cast *c, int64_t end)
     size_t n;
     char *s = NULL;
 
-    hex(c->chain, 32, chain);
+    pcl_cast_hex(c->chain, 32, chain);
     n = seal_message(msg, sizeof(msg), c->key_id, base_name(c->path),
                      c->lines, c->bytes, chain, c->timestamp, end);
     if (n == 0 || pcl_cast_seal_key_sign(c->key, msg, n, value) != PCL_OK) {
@@ -1111,7 +1095,7 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
         }
         if (seal != NULL) {
             /* The seal is the last line; nothing after it is covered. */
-            hex(chain, 32, v->chain);
+            pcl_cast_hex(chain, 32, v->chain);
             verdict(v, PCL_CAST_SEAL_TAMPERED, "lines after the seal");
             rc = PCL_OK;
             goto out;
@@ -1122,7 +1106,7 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
                 seal = parse_seal(line + 2, (size_t)n - 2);
             }
             if (seal == NULL) {
-                hex(chain, 32, v->chain);
+                pcl_cast_hex(chain, 32, v->chain);
                 verdict(v, PCL_CAST_SEAL_TAMPERED,
                         "a comment line portcullis did not write");
                 rc = PCL_OK;
@@ -1145,7 +1129,7 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
         rc = PCL_ERR_IO;
         goto out;
     }
-    hex(chain, 32, v->chain);
+    pcl_cast_hex(chain, 32, v->chain);
     rc = PCL_OK;
     if (seal == NULL) {
         if (asprintf(&spath, "%s%s", path, PCL_CAST_SEAL_SUFFIX) < 0) {

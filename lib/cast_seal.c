@@ -29,8 +29,8 @@ struct pcl_cast_seal_key {
     char id[32];
 };
 
-static void
-hex(const uint8_t *b, size_t n, char *out)
+void
+pcl_cast_hex(const uint8_t *b, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     size_t i;
@@ -54,7 +54,7 @@ make_id(const uint8_t *b, size_t n, char out[32])
         mdlen != 32) {
         return PCL_ERR_CRYPTO;
     }
-    hex(md, 8, h);
+    pcl_cast_hex(md, 8, h);
     snprintf(out, 32, "sha256:%s", h);
     return PCL_OK;
 }
@@ -196,7 +196,7 @@ pcl_cast_seal_key_sign(const struct pcl_cast_seal_key *k, const char *msg,
             maclen != 32) {
             return PCL_ERR_CRYPTO;
         }
-        hex(mac, 32, out);
+        pcl_cast_hex(mac, 32, out);
         OPENSSL_cleanse(mac, sizeof(mac));
         return PCL_OK;
     }

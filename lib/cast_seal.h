@@ -61,4 +61,8 @@ bool pcl_cast_seal_key_check(const struct pcl_cast_seal_key *k,
                              const char *msg, size_t len,
                              const char *value);
 
+/* Writes n bytes as 2n lower-case hexadecimal digits and a NUL into out
+ * (2n + 1 bytes). */
+void pcl_cast_hex(const uint8_t *b, size_t n, char *out);
+
 #endif /* PCL_CAST_SEAL_H */
