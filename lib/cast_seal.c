@@ -59,6 +59,18 @@ make_id(const uint8_t *b, size_t n, char out[32])
     return PCL_OK;
 }
 
+/* OpenSSL's default asks for a passphrase on the terminal, which is the
+ * user's in a session: an encrypted key must fail instead. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
 /* Reads an Ed25519 key from PEM text: private first, then public. */
 static int
 parse_pem(struct pcl_cast_seal_key *k, const uint8_t *buf, size_t len,
@@ -71,11 +83,11 @@ parse_pem(struct pcl_cast_seal_key *k, const uint8_t *buf, size_t len,
     if (bio == NULL) {
         return PCL_ERR_NOMEM;
     }
-    k->pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+    k->pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
     k->priv = k->pkey != NULL;
     if (k->pkey == NULL) {
         (void)BIO_reset(bio);
-        k->pkey = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+        k->pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL);
     }
     BIO_free(bio);
     /* A passphrase prompt or parse error must not leave OpenSSL's queue

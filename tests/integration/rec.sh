@@ -88,6 +88,15 @@ expect_eq "an edit is caught" tampered "$("$CASTVERIFY" "$T/f.cast" "$T/seal.pub
 script -qec "$REC_BIN -F asciicast-v3 -o $T/g.cast -k $ED -- sh -c 'echo v3 signed'" /dev/null < /dev/null > /dev/null 2>&1
 expect_eq "v3 seal with the public key" valid "$("$CASTVERIFY" "$T/g.cast" "$T/seal.pub" | cut -d' ' -f1)"
 
+trace "an encrypted Ed25519 key is refused, no passphrase is asked for"
+ENC=$SCRATCH/etc/seal-enc.pem
+openssl genpkey -algorithm ed25519 -aes-256-cbc -pass pass:secret-pass -out "$ENC" 2>/dev/null
+chmod 0600 "$ENC"
+timeout -k 2 20 script -qec "$REC_BIN -o $T/i.cast -k $ENC -- true" /dev/null < /dev/null > "$T/i.out" 2>&1
+expect_eq "exit status" 70 "$?"
+expect_match "message" 'unencrypted' "$(cat "$T/i.out")"
+expect_nomatch "no passphrase prompt" '[Pp]ass ?phrase' "$(cat "$T/i.out")"
+
 trace "a PEM seal key that is not Ed25519 is refused"
 EC=$SCRATCH/etc/seal-ec.pem
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$EC" 2>/dev/null
