@@ -430,6 +430,8 @@ escape_one(char *line, size_t *pos, const uint8_t *s, size_t i)
 static size_t
 escape_into(char *line, size_t pos, const uint8_t *s, size_t i, size_t end)
 {
+    bool plain;
+
     while (i < end) {
         while (i + 8 <= end) {
             uint64_t w;
@@ -442,17 +444,27 @@ escape_into(char *line, size_t pos, const uint8_t *s, size_t i, size_t end)
             i += 8;
         }
         /* Mixed bytes until the next eight are plain. */
-        while (i + 4 <= end) {
+        plain = false;
+        while (!plain && i + 4 <= end) {
             i += escape_one(line, &pos, s, i);
-            if (i + 8 <= end) {
+            while (i + 8 <= end) {
                 uint64_t w;
+                int k;
                 memcpy(&w, s + i, 8);
-                if (swar_special(w) == 0) {
+                if (w != 0) {
+                    plain = swar_special(w) == 0;
                     break;
                 }
+                /* Eight NULs (zero padding in binary output). */
+                for (k = 0; k < 8; k++) {
+                    memcpy(line + pos + 6 * (size_t)k, json_token[0].text,
+                           8);
+                }
+                pos += 48;
+                i += 8;
             }
         }
-        if (i + 4 <= end) {
+        if (plain) {
             continue;
         }
         /* The last bytes, fewer than four. */

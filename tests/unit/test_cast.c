@@ -365,6 +365,10 @@ test_escape_reference(void **state)
         x ^= x << 5;
         if (x % 3 == 0) {
             in[n++] = (uint8_t)(x >> 8); /* any byte, NUL included */
+        } else if (x % 11 == 1) {
+            size_t l = (x >> 16) % 24 + 1; /* a run of NULs */
+            memset(in + n, 0, l);
+            n += l;
         } else {
             const char *p = pieces[(x >> 8) % (sizeof(pieces) /
                                                 sizeof(pieces[0]))];
