@@ -4,7 +4,7 @@
  * checks, SHA-256 chain, writes) on 256 MiB of zeros, of random bytes and
  * of terminal-like text, in 64 KiB reads as the relay hands them over.
  * Prints MB/s and the size of the recording over the raw bytes. Run by
- * `make bench`; a benchmark, not a test.
+ * `make bench`; a benchmark, not a test. cast-bench [DIR [KIND]].
  */
 #include "config.h"
 
@@ -67,6 +67,9 @@ main(int argc, char **argv)
     printf("%-8s %10s %12s\n", "input", "MB/s", "size/raw");
     for (k = 0; k < 3; k++) {
         struct pcl_cast_params p;
+        if (argc > 2 && strcmp(argv[2], kinds[k]) != 0) {
+            continue; /* cast-bench DIR KIND: that input alone */
+        }
         struct pcl_cast *c = NULL;
         char path[512];
         char why[256];

@@ -9,19 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "portcullis/err.h"
 #include "portcullis/log.h"
 #include "portcullis/parse.h"
+
+#include "cast_seal.h"
 
 /* The chain starts from the hash of this string (portcullis-cast(5)). */
 #define CHAIN_SEED "portcullis-chain-v1"
@@ -57,8 +56,7 @@ struct pcl_cast {
     uint8_t chain[32];
     uint64_t lines;
     uint64_t bytes;
-    uint8_t *key;               /* HMAC key, locked, wiped on free */
-    size_t key_len;
+    struct pcl_cast_seal_key *key; /* NULL: no seal */
     char key_id[64];
 };
 
@@ -69,19 +67,6 @@ mono_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void
-hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 /* chain = SHA-256(chain || line): every line, header included. */
@@ -229,97 +214,282 @@ utf8_seq(const uint8_t *s, size_t n)
     return need;
 }
 
+
 /*
- * Byte classes for escaping: 0 copies as is (printable ASCII other than
- * '"' and '\\'), 1 needs a JSON escape, 2 starts a multi-byte sequence
- * that must be validated. Session output is mostly class 0: runs of it
- * are copied with one memcpy.
+ * What each byte becomes in a JSON string (RFC 8259 section 7): itself,
+ * an escape (control characters, '"' and '\\'), or U+FFFD for bytes that
+ * never start a UTF-8 sequence (RFC 3629); len 0 for a lead byte, whose
+ * sequence must be checked. Padded to eight bytes so that each is one
+ * fixed-size store, without a branch per kind of byte (the line buffer
+ * has slack for the bytes stored past the end).
  */
-static const uint8_t byte_class[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
-    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+struct json_token {
+    char text[8];
+    uint8_t len;
+};
+static const struct json_token json_token[256] = {
+    { "\\u0000", 6 }, { "\\u0001", 6 }, { "\\u0002", 6 }, { "\\u0003", 6 },
+    { "\\u0004", 6 }, { "\\u0005", 6 }, { "\\u0006", 6 }, { "\\u0007", 6 },
+    { "\\b", 2 }, { "\\t", 2 }, { "\\n", 2 }, { "\\u000b", 6 },
+    { "\\f", 2 }, { "\\r", 2 }, { "\\u000e", 6 }, { "\\u000f", 6 },
+    { "\\u0010", 6 }, { "\\u0011", 6 }, { "\\u0012", 6 }, { "\\u0013", 6 },
+    { "\\u0014", 6 }, { "\\u0015", 6 }, { "\\u0016", 6 }, { "\\u0017", 6 },
+    { "\\u0018", 6 }, { "\\u0019", 6 }, { "\\u001a", 6 }, { "\\u001b", 6 },
+    { "\\u001c", 6 }, { "\\u001d", 6 }, { "\\u001e", 6 }, { "\\u001f", 6 },
+    { " ", 1 }, { "!", 1 }, { "\\\"", 2 }, { "#", 1 },
+    { "$", 1 }, { "%", 1 }, { "&", 1 }, { "'", 1 },
+    { "(", 1 }, { ")", 1 }, { "*", 1 }, { "+", 1 },
+    { ",", 1 }, { "-", 1 }, { ".", 1 }, { "/", 1 },
+    { "0", 1 }, { "1", 1 }, { "2", 1 }, { "3", 1 },
+    { "4", 1 }, { "5", 1 }, { "6", 1 }, { "7", 1 },
+    { "8", 1 }, { "9", 1 }, { ":", 1 }, { ";", 1 },
+    { "<", 1 }, { "=", 1 }, { ">", 1 }, { "\077", 1 },
+    { "@", 1 }, { "A", 1 }, { "B", 1 }, { "C", 1 },
+    { "D", 1 }, { "E", 1 }, { "F", 1 }, { "G", 1 },
+    { "H", 1 }, { "I", 1 }, { "J", 1 }, { "K", 1 },
+    { "L", 1 }, { "M", 1 }, { "N", 1 }, { "O", 1 },
+    { "P", 1 }, { "Q", 1 }, { "R", 1 }, { "S", 1 },
+    { "T", 1 }, { "U", 1 }, { "V", 1 }, { "W", 1 },
+    { "X", 1 }, { "Y", 1 }, { "Z", 1 }, { "[", 1 },
+    { "\\\\", 2 }, { "]", 1 }, { "^", 1 }, { "_", 1 },
+    { "`", 1 }, { "a", 1 }, { "b", 1 }, { "c", 1 },
+    { "d", 1 }, { "e", 1 }, { "f", 1 }, { "g", 1 },
+    { "h", 1 }, { "i", 1 }, { "j", 1 }, { "k", 1 },
+    { "l", 1 }, { "m", 1 }, { "n", 1 }, { "o", 1 },
+    { "p", 1 }, { "q", 1 }, { "r", 1 }, { "s", 1 },
+    { "t", 1 }, { "u", 1 }, { "v", 1 }, { "w", 1 },
+    { "x", 1 }, { "y", 1 }, { "z", 1 }, { "{", 1 },
+    { "|", 1 }, { "}", 1 }, { "~", 1 }, { "\177", 1 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "", 0 }, { "", 0 }, { "", 0 },
+    { "", 0 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
+    { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 }, { "\357\277\275", 3 },
 };
 
-/* Appends JSON-escaped text of s[i..end) to line at pos; returns the new
- * position. Valid UTF-8 is copied, each invalid byte becomes U+FFFD. */
-/* JSON escapes of the control characters (RFC 8259 section 7), padded
- * to six bytes so each is one fixed-size copy. */
-static const char ctrl_escape[32][7] = {
-    "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005",
-    "\\u0006", "\\u0007", "\\b    ", "\\t    ", "\\n    ", "\\u000b",
-    "\\f    ", "\\r    ", "\\u000e", "\\u000f", "\\u0010", "\\u0011",
-    "\\u0012", "\\u0013", "\\u0014", "\\u0015", "\\u0016", "\\u0017",
-    "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d",
-    "\\u001e", "\\u001f",
+/*
+ * UTF-8 lead bytes (RFC 3629 section 4): the sequence's length, and the
+ * range of its second byte (narrower after E0, ED, F0, F4: no overlongs,
+ * surrogates or code points past U+10FFFF). need 0: not a lead byte.
+ */
+struct utf8_lead {
+    uint8_t need;
+    uint8_t lo;
+    uint8_t hi;
 };
-static const uint8_t ctrl_escape_len[32] = {
-    6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2, 6, 2, 2, 6, 6,
-    6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6,
+static const struct utf8_lead utf8_lead[256] = {
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf },
+    { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf },
+    { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf },
+    { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf },
+    { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf },
+    { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf },
+    { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf },
+    { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf }, { 2, 0x80, 0xbf },
+    { 3, 0xa0, 0xbf }, { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf },
+    { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf },
+    { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf },
+    { 3, 0x80, 0xbf }, { 3, 0x80, 0x9f }, { 3, 0x80, 0xbf }, { 3, 0x80, 0xbf },
+    { 4, 0x90, 0xbf }, { 4, 0x80, 0xbf }, { 4, 0x80, 0xbf }, { 4, 0x80, 0xbf },
+    { 4, 0x80, 0x8f }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
+    { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 }, { 0, 0x01, 0x00 },
 };
+
+#define SWAR_ONES 0x0101010101010101ULL
+#define SWAR_HIGHS 0x8080808080808080ULL
+
+/* Non-zero when any of the eight bytes of w is not class 0: below 0x20,
+ * '"', '\\', or 0x80 and above. (x - 0x01..) & ~x & 0x80.. is non-zero
+ * when x has a zero byte; with 0x20.. for 0x01.., a byte below 0x20. */
+static inline uint64_t
+swar_special(uint64_t w)
+{
+    uint64_t q = w ^ (SWAR_ONES * '"');
+    uint64_t b = w ^ (SWAR_ONES * '\\');
+
+    return (((w - SWAR_ONES * 0x20) & ~w) | ((q - SWAR_ONES) & ~q) |
+            ((b - SWAR_ONES) & ~b) | w) &
+           SWAR_HIGHS;
+}
+
+/*
+ * Appends the JSON-escaped text of s[i..end) to line at pos; returns the
+ * new position. Valid UTF-8 is copied, each invalid byte becomes U+FFFD.
+ * Runs of plain ASCII, most of session output, go eight bytes at a time.
+ */
+/*
+ * One byte, or one UTF-8 sequence, of s[i..] with at least four bytes
+ * readable, without a branch on its kind (binary output is a random mix
+ * of kinds, which branches mispredict): the token of the byte, the whole
+ * sequence when it is valid, or U+FFFD for a lead byte that does not
+ * start one. Stores eight bytes at line + *pos. Returns the input bytes
+ * used.
+ */
+static inline size_t
+escape_one(char *line, size_t *pos, const uint8_t *s, size_t i)
+{
+    static const uint64_t fffd = 0xbdbfefULL; /* EF BF BD, little end */
+    const uint8_t b = s[i];
+    const struct utf8_lead *u = &utf8_lead[b];
+    const struct json_token *t = &json_token[b];
+    uint64_t tok;
+    uint64_t seq;
+    uint64_t out;
+    unsigned ok;
+    unsigned lead = u->need != 0;
+
+    memcpy(&tok, t->text, 8);
+    /* The sequence as it is in the input, little-endian like fffd. */
+    seq = (uint64_t)b | (uint64_t)s[i + 1] << 8 |
+          (uint64_t)s[i + 2] << 16 | (uint64_t)s[i + 3] << 24;
+    ok = lead & (s[i + 1] >= u->lo) & (s[i + 1] <= u->hi) &
+         ((u->need < 3) | ((s[i + 2] & 0xc0) == 0x80)) &
+         ((u->need < 4) | ((s[i + 3] & 0xc0) == 0x80));
+    out = ok ? seq : lead ? fffd : tok;
+    memcpy(line + *pos, &out, 8);
+    *pos += ok ? u->need : lead ? 3 : t->len;
+    return ok ? u->need : 1;
+}
 
 static size_t
 escape_into(char *line, size_t pos, const uint8_t *s, size_t i, size_t end)
 {
-    while (i < end) {
-        size_t run = i;
-        uint8_t b;
-        int l;
+    bool plain;
 
-        while (run < end && byte_class[s[run]] == 0) {
-            run++;
-        }
-        if (run > i) {
-            memcpy(line + pos, s + i, run - i);
-            pos += run - i;
-            i = run;
-            if (i == end) {
+    while (i < end) {
+        while (i + 8 <= end) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (swar_special(w) != 0) {
                 break;
             }
+            memcpy(line + pos, &w, 8);
+            pos += 8;
+            i += 8;
         }
-        b = s[i];
-        if (byte_class[b] == 1) {
-            if (b < 0x20) {
-                memcpy(line + pos, ctrl_escape[b], 6);
-                pos += ctrl_escape_len[b];
-            } else {
-                line[pos++] = '\\';
-                line[pos++] = (char)b; /* '"' or '\\' */
+        /* Mixed bytes until the next eight are plain. */
+        plain = false;
+        while (!plain && i + 4 <= end) {
+            i += escape_one(line, &pos, s, i);
+            while (i + 8 <= end) {
+                uint64_t w;
+                int k;
+                memcpy(&w, s + i, 8);
+                if (w != 0) {
+                    plain = swar_special(w) == 0;
+                    break;
+                }
+                /* Eight NULs (zero padding in binary output). */
+                for (k = 0; k < 8; k++) {
+                    memcpy(line + pos + 6 * (size_t)k, json_token[0].text,
+                           8);
+                }
+                pos += 48;
+                i += 8;
             }
-            i++;
+        }
+        if (plain) {
             continue;
         }
-        if (b < 0xc2 || b > 0xf4) {
-            /* Never the start of a sequence: no need to look further. */
-            memcpy(line + pos, "\xEF\xBF\xBD", 3);
-            pos += 3;
-            i++;
-            continue;
+        /* The last bytes, fewer than four. */
+        while (i < end) {
+            const struct json_token *t = &json_token[s[i]];
+            int l;
+
+            if (t->len != 0) {
+                memcpy(line + pos, t->text, 8);
+                pos += t->len;
+                i++;
+                continue;
+            }
+            l = utf8_seq(s + i, end - i);
+            if (l <= 0) {
+                /* Invalid (a cut sequence never reaches here). */
+                memcpy(line + pos, "\xEF\xBF\xBD", 4);
+                pos += 3;
+                i++;
+                continue;
+            }
+            memcpy(line + pos, s + i, (size_t)l);
+            pos += (size_t)l;
+            i += (size_t)l;
         }
-        l = utf8_seq(s + i, end - i);
-        if (l <= 0) {
-            /* Invalid (a cut sequence never reaches here). */
-            memcpy(line + pos, "\xEF\xBF\xBD", 3);
-            pos += 3;
-            i++;
-            continue;
-        }
-        memcpy(line + pos, s + i, (size_t)l);
-        pos += (size_t)l;
-        i += (size_t)l;
     }
     return pos;
 }
@@ -405,18 +575,22 @@ data_events(struct pcl_cast *c, char code, int slot, const uint8_t *buf,
     if (c->failed) {
         return PCL_ERR_IO;
     }
-    if (total > c->scratch_cap) {
-        uint8_t *n = realloc(c->scratch, total);
-        if (n == NULL) {
-            return PCL_ERR_NOMEM;
+    if (c->carry_len[slot] == 0) {
+        s = buf; /* the usual case: no copy */
+    } else {
+        if (total > c->scratch_cap) {
+            uint8_t *n = realloc(c->scratch, total);
+            if (n == NULL) {
+                return PCL_ERR_NOMEM;
+            }
+            c->scratch = n;
+            c->scratch_cap = total;
         }
-        c->scratch = n;
-        c->scratch_cap = total;
+        memcpy(c->scratch, c->carry[slot], c->carry_len[slot]);
+        memcpy(c->scratch + c->carry_len[slot], buf, len);
+        c->carry_len[slot] = 0;
+        s = c->scratch;
     }
-    memcpy(c->scratch, c->carry[slot], c->carry_len[slot]);
-    memcpy(c->scratch + c->carry_len[slot], buf, len);
-    c->carry_len[slot] = 0;
-    s = c->scratch;
 
     /* A valid prefix of a sequence at the very end waits for the rest:
      * find the last lead byte among the final three. */
@@ -675,11 +849,7 @@ cast_free(struct pcl_cast *c)
     if (c->seal_fd >= 0) {
         close(c->seal_fd);
     }
-    if (c->key != NULL) {
-        explicit_bzero(c->key, c->key_len);
-        (void)munlock(c->key, c->key_len);
-        free(c->key);
-    }
+    pcl_cast_seal_key_free(c->key);
     if (c->scratch != NULL) {
         explicit_bzero(c->scratch, c->scratch_cap);
     }
@@ -724,15 +894,19 @@ pcl_cast_open(const struct pcl_cast_params *p, struct pcl_cast **out,
         goto out;
     }
     if (p->seal_key != NULL && p->seal_key_len > 0) {
-        c->key = malloc(p->seal_key_len);
-        if (c->key == NULL) {
+        rc = pcl_cast_seal_key_parse(p->seal_key, p->seal_key_len, &c->key,
+                                     why, whylen);
+        if (rc == PCL_OK && !pcl_cast_seal_key_can_sign(c->key)) {
+            snprintf(why, whylen, "the seal key is a public key");
+            rc = PCL_ERR_INVAL;
+        }
+        if (rc != PCL_OK) {
             goto out;
         }
-        (void)mlock(c->key, p->seal_key_len);
-        memcpy(c->key, p->seal_key, p->seal_key_len);
-        c->key_len = p->seal_key_len;
         snprintf(c->key_id, sizeof(c->key_id), "%s",
-                 p->seal_key_id != NULL ? p->seal_key_id : "default");
+                 p->seal_key_id != NULL ? p->seal_key_id
+                                        : pcl_cast_seal_key_id(c->key));
+        rc = PCL_ERR_NOMEM;
     }
     rc = PCL_ERR_IO;
     if (chain_seed(c->md, c->chain) != PCL_OK) {
@@ -801,7 +975,7 @@ pcl_cast_path(const struct pcl_cast *c)
 void
 pcl_cast_chain(const struct pcl_cast *c, char out[65])
 {
-    hex(c->chain, 32, out);
+    pcl_cast_hex(c->chain, 32, out);
 }
 
 static const char *
@@ -813,59 +987,50 @@ base_name(const char *path)
 }
 
 /*
- * The MAC covers, in this order and separated by '\n': the magic and
- * version, the key id, the file's base name, lines, bytes, chain, start and
- * end (portcullis-cast(5), "The seal").
+ * The MAC or signature covers, in this order and separated by '\n': the
+ * magic and version, the key id, the file's base name, lines, bytes,
+ * chain, start and end (portcullis-cast(5), "The seal"). Returns the
+ * message's length, or 0 when it does not fit msg.
  */
-static int
-seal_mac(const uint8_t *key, size_t keylen, const char *key_id,
-         const char *file, uint64_t lines, uint64_t bytes, const char *chain,
-         int64_t start, int64_t end, char mac_hex[65])
+static size_t
+seal_message(char *msg, size_t cap, const char *key_id, const char *file,
+             uint64_t lines, uint64_t bytes, const char *chain,
+             int64_t start, int64_t end)
 {
-    char msg[1024];
-    uint8_t mac[EVP_MAX_MD_SIZE];
-    unsigned int maclen = 0;
-    int n;
+    int n = snprintf(msg, cap,
+                     "%s\n%d\n%s\n%s\n%" PRIu64 "\n%" PRIu64 "\n%s\n%" PRId64
+                     "\n%" PRId64 "\n",
+                     PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION, key_id, file,
+                     lines, bytes, chain, start, end);
 
-    n = snprintf(msg, sizeof(msg),
-                 "%s\n%d\n%s\n%s\n%" PRIu64 "\n%" PRIu64 "\n%s\n%" PRId64
-                 "\n%" PRId64 "\n",
-                 PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION, key_id, file,
-                 lines, bytes, chain, start, end);
-    if (n < 0 || (size_t)n >= sizeof(msg)) {
-        return PCL_ERR_TOOBIG;
-    }
-    if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
-             (size_t)n, mac, &maclen) == NULL ||
-        maclen != 32) {
-        return PCL_ERR_CRYPTO;
-    }
-    hex(mac, 32, mac_hex);
-    explicit_bzero(mac, sizeof(mac));
-    return PCL_OK;
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
 static char *
 seal_json(const struct pcl_cast *c, int64_t end)
 {
     char chain[65];
-    char mac[65];
+    char msg[1024];
+    char value[PCL_CAST_SEAL_VALUE_MAX];
+    size_t n;
     char *s = NULL;
 
-    hex(c->chain, 32, chain);
-    if (seal_mac(c->key, c->key_len, c->key_id, base_name(c->path),
-                 c->lines, c->bytes, chain, c->timestamp, end,
-                 mac) != PCL_OK) {
+    pcl_cast_hex(c->chain, 32, chain);
+    n = seal_message(msg, sizeof(msg), c->key_id, base_name(c->path),
+                     c->lines, c->bytes, chain, c->timestamp, end);
+    if (n == 0 || pcl_cast_seal_key_sign(c->key, msg, n, value) != PCL_OK) {
         return NULL;
     }
     if (asprintf(&s,
-                 "{\"%s\": %d, \"alg\": \"HMAC-SHA256\", \"key_id\": \"%s\", "
+                 "{\"%s\": %d, \"alg\": \"%s\", \"key_id\": \"%s\", "
                  "\"file\": \"%s\", \"lines\": %" PRIu64 ", \"bytes\": "
                  "%" PRIu64 ", \"chain\": \"%s\", \"start\": %" PRId64
-                 ", \"end\": %" PRId64 ", \"mac\": \"%s\"}",
-                 PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION, c->key_id,
+                 ", \"end\": %" PRId64 ", \"%s\": \"%s\"}",
+                 PCL_CAST_SEAL_MAGIC, PCL_CAST_SEAL_VERSION,
+                 pcl_cast_seal_key_alg(c->key), c->key_id,
                  base_name(c->path), c->lines, c->bytes, chain,
-                 c->timestamp, end, mac) < 0) {
+                 c->timestamp, end, pcl_cast_seal_key_field(c->key),
+                 value) < 0) {
         return NULL;
     }
     return s;
@@ -943,15 +1108,15 @@ pcl_cast_abort(struct pcl_cast *c)
 int
 pcl_cast_key_id(const uint8_t *key, size_t len, char *out, size_t outlen)
 {
-    unsigned char md[32];
-    unsigned int n = 0;
-    char h[65];
+    struct pcl_cast_seal_key *k = NULL;
+    char why[128];
 
-    if (outlen < 24 || EVP_Digest(key, len, md, &n, EVP_sha256(), NULL) != 1) {
+    if (outlen < 24 ||
+        pcl_cast_seal_key_parse(key, len, &k, why, sizeof(why)) != PCL_OK) {
         return PCL_ERR_CRYPTO;
     }
-    hex(md, 8, h);
-    snprintf(out, outlen, "sha256:%s", h);
+    snprintf(out, outlen, "%s", pcl_cast_seal_key_id(k));
+    pcl_cast_seal_key_free(k);
     return PCL_OK;
 }
 
@@ -1015,6 +1180,7 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
     EVP_MD_CTX *md = NULL;
     uint8_t chain[32];
     json_object *seal = NULL;
+    struct pcl_cast_seal_key *sk = NULL;
     char *spath = NULL;
     bool cut = false;
     int rc = PCL_ERR_NOMEM;
@@ -1038,7 +1204,7 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
         }
         if (seal != NULL) {
             /* The seal is the last line; nothing after it is covered. */
-            hex(chain, 32, v->chain);
+            pcl_cast_hex(chain, 32, v->chain);
             verdict(v, PCL_CAST_SEAL_TAMPERED, "lines after the seal");
             rc = PCL_OK;
             goto out;
@@ -1049,7 +1215,7 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
                 seal = parse_seal(line + 2, (size_t)n - 2);
             }
             if (seal == NULL) {
-                hex(chain, 32, v->chain);
+                pcl_cast_hex(chain, 32, v->chain);
                 verdict(v, PCL_CAST_SEAL_TAMPERED,
                         "a comment line portcullis did not write");
                 rc = PCL_OK;
@@ -1072,7 +1238,7 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
         rc = PCL_ERR_IO;
         goto out;
     }
-    hex(chain, 32, v->chain);
+    pcl_cast_hex(chain, 32, v->chain);
     rc = PCL_OK;
     if (seal == NULL) {
         if (asprintf(&spath, "%s%s", path, PCL_CAST_SEAL_SUFFIX) < 0) {
@@ -1120,25 +1286,44 @@ pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
     if (key == NULL || key_id == NULL || strcmp(key_id, v->key_id) != 0) {
         verdict(v, PCL_CAST_SEAL_KEY_UNKNOWN,
                 "NOT authenticated: the seal names a key that was not given "
-                "(anyone can recompute a chain; only the MAC proves it)");
+                "(anyone can recompute a chain; only the MAC or signature "
+                "proves it)");
         goto out;
     }
     {
-        char mac[65];
-        const char *want = jstr(seal, "mac");
-        if (seal_mac(key, keylen, v->key_id, base_name(path), v->lines,
-                     v->bytes, v->chain, jint(seal, "start"),
-                     jint(seal, "end"), mac) != PCL_OK) {
-            rc = PCL_ERR_IO;
+        char msg[1024];
+        char why[128];
+        size_t mn;
+        bool good;
+
+        rc = pcl_cast_seal_key_parse(key, keylen, &sk, why, sizeof(why));
+        if (rc != PCL_OK) {
+            snprintf(v->why, sizeof(v->why), "seal key: %s", why);
             goto out;
         }
-        if (strlen(want) != 64 || CRYPTO_memcmp(mac, want, 64) != 0) {
-            verdict(v, PCL_CAST_SEAL_TAMPERED, "the seal's MAC is wrong");
+        if (strcmp(jstr(seal, "alg"), pcl_cast_seal_key_alg(sk)) != 0) {
+            verdict(v, PCL_CAST_SEAL_TAMPERED,
+                    "the seal's algorithm is not the key's");
+            goto out;
+        }
+        mn = seal_message(msg, sizeof(msg), v->key_id, base_name(path),
+                          v->lines, v->bytes, v->chain, jint(seal, "start"),
+                          jint(seal, "end"));
+        good = mn > 0 &&
+               pcl_cast_seal_key_check(sk, msg, mn,
+                                       jstr(seal,
+                                            pcl_cast_seal_key_field(sk)));
+        if (!good) {
+            verdict(v, PCL_CAST_SEAL_TAMPERED,
+                    strcmp(pcl_cast_seal_key_alg(sk), PCL_CAST_ALG_HMAC) == 0
+                        ? "the seal's MAC is wrong"
+                        : "the seal's signature is wrong");
             goto out;
         }
     }
     verdict(v, PCL_CAST_SEAL_VALID, "");
 out:
+    pcl_cast_seal_key_free(sk);
     json_object_put(seal);
     free(spath);
     free(line);

@@ -135,6 +135,7 @@ struct pcl_mask {
 
     uint64_t count;
     int failed;           /* sticky sink error */
+    size_t expand;        /* output bytes per input byte, at most */
 };
 
 struct builtin {
@@ -240,6 +241,7 @@ pcl_mask_new(unsigned holdback_ms, struct pcl_mask **out)
         goto out;
     }
     m->holdback_ms = holdback_ms;
+    m->expand = 1;
     /* Zeroed, padding included: the JIT's vector loads may touch bytes
      * past the subject, and those must not be uninitialised (valgrind). */
     m->win = calloc(1, WIN_CAP + WIN_PAD);
@@ -351,6 +353,26 @@ rule_init(struct rule *r, enum rule_kind kind, const char *name,
     return PCL_OK;
 }
 
+/*
+ * Raises the engine's expansion bound for a rule whose matches are at
+ * least min_len bytes long: each match consumes min_len bytes or more of
+ * input and adds at most repl_len bytes beyond them, so the output is at
+ * most 1 + ceil(repl_len / min_len) bytes per input byte.
+ */
+static void
+note_expansion(struct pcl_mask *m, size_t min_len, size_t repl_len)
+{
+    size_t e;
+
+    if (min_len == 0) {
+        min_len = 1;
+    }
+    e = 1 + (repl_len + min_len - 1) / min_len;
+    if (e > m->expand) {
+        m->expand = e;
+    }
+}
+
 int
 pcl_mask_add_rule(struct pcl_mask *m, const char *name, const char *pattern,
                   const char *replacement, char *why, size_t whylen)
@@ -425,6 +447,7 @@ pcl_mask_add_rule(struct pcl_mask *m, const char *name, const char *pattern,
     r->rare = pcl_mask_rarest(r->prefix, r->prefix_len);
     r->code = code; /* transfer ownership */
     code = NULL;
+    note_expansion(m, min_len, r->repl_len);
     m->nrules++;
     rc = PCL_OK;
 out:
@@ -524,6 +547,7 @@ pcl_mask_add_secret(struct pcl_mask *m, const char *name,
     r->secret_off = m->arena_len;
     r->secret_len = len;
     m->arena_len += len;
+    note_expansion(m, len, r->repl_len);
     m->nrules++;
 out:
     return rc;
@@ -978,4 +1002,13 @@ uint64_t
 pcl_mask_count(const struct pcl_mask *m)
 {
     return m->count;
+}
+
+size_t
+pcl_mask_accept(const struct pcl_mask *m, size_t room)
+{
+    size_t held = m->win_len - m->ctx_len;
+    size_t n = room / m->expand;
+
+    return n > held ? n - held : 0;
 }

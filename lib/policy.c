@@ -108,6 +108,7 @@ struct pcl_target {
     int approval_accounts_line;
     struct approval_command *approval_commands;
     size_t napproval_commands;
+    int mask_live;            /* 1 on, 0 off, -1 [defaults]'s */
 };
 
 /* [role NAME]: who (members, as allow entries) may use which built-in
@@ -138,13 +139,14 @@ struct pcl_policy {
     struct mask_rule *masks;
     size_t nmasks;
     char *default_algos[ALGO_COUNT];
+    bool default_mask_live;
 };
 
 /* Keys of each section; the man page test walks these tables. */
 static const char *const target_keys[] = {
     "description", "host", "port", "accounts", "credential", "host-key",
     "allow", "kex", "ciphers", "macs", "host-key-algorithms",
-    "connect-timeout", "mask",
+    "connect-timeout", "mask", "mask-live",
     "approval", "approvals-required", "grant-ttl", "request-timeout",
     "approval-accounts", "approval-command", NULL,
 };
@@ -156,7 +158,7 @@ static const char *const role_keys[] = {
 };
 static const char *const default_keys[] = {
     "port", "kex", "ciphers", "macs", "host-key-algorithms",
-    "connect-timeout", NULL,
+    "connect-timeout", "mask-live", NULL,
 };
 
 static void
@@ -715,6 +717,18 @@ add_approval_command(struct load_ctx *ctx, const char *value)
     return true;
 }
 
+/* mask-live = yes|no (portcullis-policy(5)). */
+static bool
+parse_mask_live(struct load_ctx *ctx, const char *value, bool *out)
+{
+    if (pcl_parse_bool(value, out) != PCL_OK) {
+        pcl_diag_add(ctx->diag, ctx->file, ctx->line,
+                     "mask-live: expected yes or no, not \"%.16s\"", value);
+        return false;
+    }
+    return true;
+}
+
 /* approvals-required, grant-ttl, request-timeout, approval-accounts,
  * approval-command. */
 static bool
@@ -827,6 +841,14 @@ target_key(struct load_ctx *ctx, const char *key, const char *value)
         t->masks_line = ctx->line;
         return pcl_parse_list(value, add_mask_name, ctx) == 0;
     }
+    if (strcmp(key, "mask-live") == 0) {
+        bool on;
+        if (!parse_mask_live(ctx, value, &on)) {
+            return false;
+        }
+        t->mask_live = on ? 1 : 0;
+        return true;
+    }
     if (strcmp(key, "credential") == 0) {
         if (!check_credential(ctx, value)) {
             return false;
@@ -880,6 +902,9 @@ defaults_key(struct load_ctx *ctx, const char *key, const char *value)
     ctx->defaults_seen[ki] = ctx->line;
     if (strcmp(key, "connect-timeout") == 0) {
         return parse_timeout(ctx, value, &ctx->p->default_connect_timeout);
+    }
+    if (strcmp(key, "mask-live") == 0) {
+        return parse_mask_live(ctx, value, &ctx->p->default_mask_live);
     }
     if (strcmp(key, "port") == 0) {
         if (pcl_parse_uint(value, 65535, &u) != PCL_OK || u == 0) {
@@ -1037,6 +1062,7 @@ new_section(struct load_ctx *ctx, const char *section)
     }
     t->name = strdup(name);
     t->line = ctx->line;
+    t->mask_live = -1;
     nt = realloc(p->targets, (p->ntargets + 1) * sizeof(*nt));
     if (nt != NULL) {
         p->targets = nt;
@@ -1129,6 +1155,9 @@ finish(struct load_ctx *ctx)
         }
         if (t->connect_timeout == 0) {
             t->connect_timeout = p->default_connect_timeout;
+        }
+        if (t->mask_live < 0) {
+            t->mask_live = p->default_mask_live ? 1 : 0;
         }
         if (t->credential == NULL) {
             t->credential = strdup("%t");
@@ -1431,6 +1460,12 @@ const char *
 pcl_target_mask(const struct pcl_target *t, size_t i)
 {
     return i < t->nmasks ? t->masks[i] : NULL;
+}
+
+bool
+pcl_target_mask_live(const struct pcl_target *t)
+{
+    return t->mask_live > 0;
 }
 
 size_t

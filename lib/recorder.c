@@ -18,6 +18,8 @@ struct pcl_recorder {
     bool record_input;
     bool continue_on_error;
     bool failed;
+    pcl_relay_deliver deliver;     /* mask-live: to the user's screen */
+    void *relay;
     uint64_t t0_us;                /* CLOCK_MONOTONIC at the start */
     uint64_t masked;
     uint8_t *inbuf;                /* input copy for in-place masking */
@@ -72,18 +74,30 @@ mask_sink(void *vctx, const uint8_t *buf, size_t len, const char *rule)
     struct pcl_recorder *r = s->r;
     char label[160];
 
-    if (r->failed) {
-        return r->continue_on_error ? 0 : -1;
-    }
-    if (rule != NULL) {
-        r->masked++;
-        snprintf(label, sizeof(label), "mask:%.140s", rule);
-        if (pcl_cast_marker(r->cast, label, s->t_us) != PCL_OK) {
-            return failure(r);
+    if (!r->failed) {
+        if (rule != NULL) {
+            r->masked++;
+            snprintf(label, sizeof(label), "mask:%.140s", rule);
+            if (pcl_cast_marker(r->cast, label, s->t_us) != PCL_OK &&
+                failure(r) < 0) {
+                return -1;
+            }
         }
+        if (!r->failed &&
+            pcl_cast_output(r->cast, s->stream, buf, len, s->t_us) !=
+                PCL_OK &&
+            failure(r) < 0) {
+            return -1;
+        }
+    } else if (!r->continue_on_error) {
+        return -1;
     }
-    if (pcl_cast_output(r->cast, s->stream, buf, len, s->t_us) != PCL_OK) {
-        return failure(r);
+    /* Recorded first, then shown (mask-live). */
+    if (r->deliver != NULL && len > 0 &&
+        r->deliver(r->relay, s->stream == 2 ? PCL_RELAY_STDERR
+                                            : PCL_RELAY_STDOUT,
+                   buf, len) < 0) {
+        return -1;
     }
     return 0;
 }
@@ -97,11 +111,11 @@ tap_data(void *ctx, enum pcl_relay_stream stream, const uint8_t *buf,
                           elapsed_us(r) };
     int rc;
 
-    if (r->failed) {
-        return r->continue_on_error ? 0 : -1;
+    if (r->failed && !r->continue_on_error) {
+        return -1;
     }
     if (stream == PCL_RELAY_STDIN) {
-        if (!r->record_input) {
+        if (!r->record_input || r->failed) {
             return 0;
         }
         if (len > r->inbuf_cap) {
@@ -171,8 +185,8 @@ tap_tick(void *ctx, uint64_t now_ms)
     uint64_t t_us = elapsed_us(r);
     int i;
 
-    if (r->failed) {
-        return r->continue_on_error ? 0 : -1;
+    if (r->failed && !r->continue_on_error) {
+        return -1;
     }
     for (i = 0; i < 2; i++) {
         struct sink_ctx s = { r, i + 1, t_us };
@@ -181,11 +195,48 @@ tap_tick(void *ctx, uint64_t now_ms)
             return -1;
         }
     }
-    if (pcl_cast_due(r->cast, now_ms) == 0 &&
+    if (!r->failed && pcl_cast_due(r->cast, now_ms) == 0 &&
         pcl_cast_flush(r->cast, false) != PCL_OK) {
         return failure(r);
     }
     return 0;
+}
+
+/* mask-live: what the relay can take of a stream, given the room toward
+ * the user (the mask's held bytes and replacements count against it). */
+static size_t
+tap_accept(void *ctx, enum pcl_relay_stream stream, size_t room)
+{
+    struct pcl_recorder *r = ctx;
+
+    return pcl_mask_accept(r->mask[stream == PCL_RELAY_STDERR], room);
+}
+
+static void
+tap_bind(void *ctx, pcl_relay_deliver deliver, void *relay)
+{
+    struct pcl_recorder *r = ctx;
+
+    r->deliver = deliver;
+    r->relay = relay;
+}
+
+/* mask-live: the target ended a stream; what the mask holds goes out (and
+ * into the recording) now, not at finish, when nobody is listening. */
+static int
+tap_eof(void *ctx, enum pcl_relay_stream stream)
+{
+    struct pcl_recorder *r = ctx;
+    int i = stream == PCL_RELAY_STDERR ? 1 : 0;
+    uint64_t t_us = elapsed_us(r);
+    struct sink_ctx s = { r, i + 1, t_us };
+
+    if (r->failed && !r->continue_on_error) {
+        return -1;
+    }
+    return pcl_mask_flush(r->mask[i], t_us / 1000, true, mask_sink, &s) < 0
+               ? -1
+               : 0;
 }
 
 void
@@ -360,6 +411,11 @@ pcl_recorder_new(const struct pcl_recorder_params *p,
     r->tap.due = tap_due;
     r->tap.tick = tap_tick;
     r->tap.ctx = r;
+    if (p->mask_live) {
+        r->tap.accept = tap_accept;
+        r->tap.bind = tap_bind;
+        r->tap.eof = tap_eof;
+    }
     *out = r; /* transfer ownership */
     r = NULL;
 out:

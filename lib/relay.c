@@ -191,6 +191,58 @@ end(struct relay *r, enum pcl_relay_end why)
     }
 }
 
+/* True when the tap decides what the user sees (mask-live). */
+static bool
+live(const struct relay *r)
+{
+    return r->p->tap != NULL && r->p->tap->accept != NULL;
+}
+
+/* Bytes of one output stream we may read now: the buffer's room, or what
+ * a live tap can take without overflowing it. */
+static size_t
+out_room(struct relay *r, int is_stderr)
+{
+    struct pcl_buf *b = is_stderr ? r->to_err : r->to_out;
+    size_t room = pcl_buf_room(b);
+
+    if (live(r)) {
+        room = r->p->tap->accept(r->p->tap->ctx,
+                                 is_stderr ? PCL_RELAY_STDERR
+                                           : PCL_RELAY_STDOUT,
+                                 room);
+    }
+    return room;
+}
+
+/* pcl_relay_deliver for a live tap: the user's buffer of one stream. */
+static int
+deliver(void *vr, enum pcl_relay_stream s, const uint8_t *buf, size_t len)
+{
+    struct relay *r = vr;
+    struct pcl_buf *b = s == PCL_RELAY_STDERR ? r->to_err : r->to_out;
+
+    if (pcl_buf_put(b, buf, len) != PCL_OK) {
+        error("live output overflows the relay buffer (%zu bytes)", len);
+        return -1;
+    }
+    return 0;
+}
+
+/* The target ended one stream; a live tap releases what it holds. */
+static void
+remote_ended(struct relay *r, int is_stderr)
+{
+    const struct pcl_relay_tap *t = r->p->tap;
+
+    r->remote_eof[is_stderr] = true;
+    if (live(r) && t->eof != NULL &&
+        t->eof(t->ctx, is_stderr ? PCL_RELAY_STDERR : PCL_RELAY_STDOUT) <
+            0) {
+        end(r, PCL_RELAY_END_TAP);
+    }
+}
+
 static int
 tap_data(struct relay *r, enum pcl_relay_stream s, const uint8_t *b,
          size_t n)
@@ -214,7 +266,7 @@ pull(struct relay *r, int is_stderr)
     int n;
 
     while (!r->done && !r->remote_eof[is_stderr]) {
-        room = pcl_buf_room(b);
+        room = out_room(r, is_stderr);
         if (room == 0) {
             return;
         }
@@ -223,13 +275,13 @@ pull(struct relay *r, int is_stderr)
                                                       : CHUNK,
                                          is_stderr);
         if (n == SSH_EOF) {
-            r->remote_eof[is_stderr] = true;
+            remote_ended(r, is_stderr);
             return;
         }
         if (n == 0) {
             if (ssh_channel_is_closed(r->channel) &&
                 ssh_channel_poll(r->channel, is_stderr) <= 0) {
-                r->remote_eof[is_stderr] = true;
+                remote_ended(r, is_stderr);
             }
             return;
         }
@@ -242,7 +294,9 @@ pull(struct relay *r, int is_stderr)
             end(r, PCL_RELAY_END_TAP);
             return;
         }
-        (void)pcl_buf_put(b, r->chunk, (size_t)n);
+        if (!live(r)) {
+            (void)pcl_buf_put(b, r->chunk, (size_t)n);
+        }
         if (is_stderr) {
             r->res->bytes_err += (uint64_t)n;
         } else {
@@ -382,8 +436,7 @@ libssh_pending(struct relay *r)
     }
 
     for (i = 0; i < 2; i++) {
-        if (r->remote_eof[i] ||
-            pcl_buf_room(i == 0 ? r->to_out : r->to_err) == 0) {
+        if (r->remote_eof[i] || out_room(r, i) == 0) {
             continue;
         }
         rc = ssh_channel_poll(r->channel, i);
@@ -439,6 +492,9 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
         res->end = PCL_RELAY_END_ERROR;
         goto out;
     }
+    if (live(r) && p->tap->bind != NULL) {
+        p->tap->bind(p->tap->ctx, deliver, r);
+    }
     if (p->pty) {
         /* The client may have resized between pty-req and now. */
         window_change(r);
@@ -493,7 +549,7 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
             pfd[i_out].events = POLLOUT;
         }
         ev = 0;
-        if (pcl_buf_room(r->to_out) > 0 && pcl_buf_room(r->to_err) > 0) {
+        if (out_room(r, 0) > 0 && out_room(r, 1) > 0) {
             ev |= POLLIN;
         }
         if (ssh_get_poll_flags(r->session) & SSH_WRITE_PENDING) {
@@ -604,6 +660,9 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
     rc = res->end == PCL_RELAY_END_ERROR ? PCL_ERR_CONNECT
          : res->end == PCL_RELAY_END_TAP ? PCL_ERR_IO : PCL_OK;
 out:
+    if (live(r) && p->tap->bind != NULL) {
+        p->tap->bind(p->tap->ctx, NULL, NULL);
+    }
     teardown(r);
     explicit_bzero(r->chunk, sizeof(r->chunk));
     free(r);

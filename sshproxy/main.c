@@ -765,6 +765,7 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
     rp.mask_holdback_ms = px->conf->rec_mask_holdback_ms;
     rp.record_input = px->conf->rec_input;
     rp.continue_on_error = strcmp(px->conf->rec_on_error, "continue") == 0;
+    rp.mask_live = pcl_target_mask_live(t);
 
     gmtime_r(&now, &tm);
     snprintf(rel, sizeof(rel), "%04d/%02d/%02d/%s.cast", tm.tm_year + 1900,
@@ -791,7 +792,13 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
         rc = PCL_ERR_CONFIG;
         goto out;
     }
-    (void)pcl_cast_key_id(key, keylen, key_id, sizeof(key_id));
+    if (pcl_cast_key_id(key, keylen, key_id, sizeof(key_id)) != PCL_OK) {
+        /* A PEM file that is not an Ed25519 key (portcullis-cast(5)). */
+        snprintf(why, sizeof(why), "%s: a PEM seal key must be an Ed25519 "
+                 "private key", px->conf->rec_seal_key);
+        rc = PCL_ERR_CONFIG;
+        goto out;
+    }
     if (gethostname(host, sizeof(host)) != 0) {
         snprintf(host, sizeof(host), "unknown");
     }
@@ -810,6 +817,7 @@ open_recording(struct proxy *px, const struct pcl_decision *d,
                                  ? px->jit.approval_id
                                  : NULL },
             { "bastion", host },
+            { "mask_live", rp.mask_live ? "yes" : "no" },
         };
         rp.cast.path = path;
         rp.cast.format = strcmp(px->conf->rec_format, "asciicast-v3") == 0
@@ -876,9 +884,10 @@ close_recording(struct proxy *px, const struct pcl_decision *d,
             { "seal", rc == PCL_OK ? "sealed" : "unsealed" },
             { "masked", masked },
             { "on_error", failed ? px->conf->rec_on_error : NULL },
+            { "mask_live", pcl_target_mask_live(d->target) ? "yes" : "no" },
         };
         emit(px, failed ? "recording-failure" : "recording-end",
-             pcl_target_name(d->target), d->account, command, f, 4);
+             pcl_target_name(d->target), d->account, command, f, 5);
     }
     if (rc != PCL_OK) {
         error("session %s: recording %s not sealed", px->session_id, path);

@@ -46,16 +46,20 @@ struct pcl_cast_params {
     bool separate_streams;     /* exec without PTY: mark stderr spans */
     unsigned flush_interval_ms; /* longest time written data may sit in
                                 * our buffer; 0 = flush every event */
-    const uint8_t *seal_key;   /* HMAC-SHA256 key, or NULL: no seal */
+    const uint8_t *seal_key;   /* the seal key file's bytes: an HMAC-SHA256
+                                * key, or an Ed25519 PRIVATE KEY in PEM
+                                * (portcullis-cast(5)); NULL: no seal */
     size_t seal_key_len;
-    const char *seal_key_id;   /* names the key in the seal */
+    const char *seal_key_id;   /* names the key in the seal; NULL: the
+                                * pcl_cast_key_id of the key */
 };
 
 /*
  * Creates the recording and writes its header. On failure why (whylen
  * bytes) says what failed. Returns 0 with *out owned by the caller (end it
  * with pcl_cast_close or pcl_cast_abort), or PCL_ERR_IO / PCL_ERR_NOMEM /
- * PCL_ERR_INVAL; *out = NULL on error.
+ * PCL_ERR_INVAL (also: a PEM seal key that is not an Ed25519 private
+ * key); *out = NULL on error.
  */
 int pcl_cast_open(const struct pcl_cast_params *p, struct pcl_cast **out,
                   char *why, size_t whylen);
@@ -113,9 +117,12 @@ void pcl_cast_chain(const struct pcl_cast *c, char out[65]);
 
 /*
  * Writes the id that names a seal key in seals: "sha256:" and the first 16
- * hex digits of SHA-256(key), so a verifier can tell which key it needs
- * without the key being named anywhere. out needs 24 bytes. Returns 0 or
- * PCL_ERR_CRYPTO.
+ * hex digits of SHA-256 of the HMAC key's bytes, or of the 32-byte raw
+ * public key (RFC 8032) when key is an Ed25519 key in PEM, private or
+ * public, so the sealer and a verifier holding only the public key agree,
+ * and a verifier can tell which key it needs without the key being named
+ * anywhere. out needs 24 bytes. Returns 0 or PCL_ERR_CRYPTO (also for a
+ * PEM that is not an Ed25519 key).
  */
 int pcl_cast_key_id(const uint8_t *key, size_t len, char *out,
                     size_t outlen);
@@ -140,10 +147,14 @@ struct pcl_cast_verdict {
 
 /*
  * Checks the recording at path against its seal (v2 sidecar or v3 comment
- * line) with the HMAC key (key_id names it; a seal naming another key is
- * KEY_UNKNOWN; key may be NULL to check chain and counts only, which then
- * also gives KEY_UNKNOWN when they match). Fills *v. Returns 0 when the
- * file could be read (whatever the verdict), PCL_ERR_IO or PCL_ERR_NOMEM.
+ * line) with key (keylen bytes as read from its file: the HMAC key, or an
+ * Ed25519 public or private key in PEM; key_id names it, see
+ * pcl_cast_key_id; a seal naming another key is KEY_UNKNOWN; key may be
+ * NULL to check chain and counts only, which then also gives KEY_UNKNOWN
+ * when they match). The algorithm is the key's, never the seal's word: a
+ * seal whose "alg" differs is TAMPERED. Fills *v. Returns 0 when the file
+ * could be read (whatever the verdict), PCL_ERR_IO, PCL_ERR_INVAL (a PEM
+ * key that is not Ed25519; v->why says so) or PCL_ERR_NOMEM.
  */
 int pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
                     const char *key_id, struct pcl_cast_verdict *v);

@@ -114,6 +114,16 @@ int pcl_mask_due(const struct pcl_mask *m, uint64_t now_ms);
 uint64_t pcl_mask_count(const struct pcl_mask *m);
 
 /*
+ * Bytes that may be fed now so that everything the engine can release
+ * for them and for the bytes it holds (by feeds, flushes and the final
+ * flush) fits in room bytes: replacements may make the output longer
+ * than the input (at most 1 + ceil(replacement / shortest match) bytes
+ * per input byte, the bound this uses). Feeding no more than this keeps
+ * a consumer's buffer of room bytes from overflowing (mask-live).
+ */
+size_t pcl_mask_accept(const struct pcl_mask *m, size_t room);
+
+/*
  * Input masking with sudo's semantics (passprompt_regex, log_passwords
  * off): once output ends with a password prompt, recorded input is masked
  * up to and including the next CR or LF. A struct pcl_passprompt follows

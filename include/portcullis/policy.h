@@ -5,6 +5,7 @@
 #define PCL_POLICY_H
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "portcullis/ini.h"
@@ -115,6 +116,10 @@ int pcl_target_is_allowed(const struct pcl_target *t,
  * the built-in set, "none" alone turns masking off). */
 size_t pcl_target_nmasks(const struct pcl_target *t);
 const char *pcl_target_mask(const struct pcl_target *t, size_t i);
+
+/* mask-live: true when the user's own screen gets the masked output too
+ * (the target's value, else [defaults]', else false). */
+bool pcl_target_mask_live(const struct pcl_target *t);
 
 /*
  * Looks up the [mask NAME] section: pattern (PCRE2) and replacement,

@@ -30,6 +30,9 @@ struct pcl_recorder_params {
     bool record_input;                /* "i" events (masked after prompts) */
     const char *passprompt;           /* NULL: the default prompt regex */
     bool continue_on_error;           /* on-error = continue */
+    bool mask_live;                   /* the user sees masked output too
+                                       * (the tap is then a live tap of
+                                       * relay.h; pcl_relay_run only) */
 };
 
 /*

@@ -18,6 +18,15 @@ enum pcl_relay_stream {
 };
 
 /*
+ * What a live tap calls with the bytes the user is to see on stream
+ * (PCL_RELAY_STDOUT or PCL_RELAY_STDERR); relay is what bind was given.
+ * Returns 0, or -1 when they do not fit the stream's buffer (the tap fed
+ * more than accept allowed; the session then ends).
+ */
+typedef int (*pcl_relay_deliver)(void *relay, enum pcl_relay_stream stream,
+                                 const uint8_t *buf, size_t len);
+
+/*
  * A tap sees every byte that crosses the relay, before it is passed on, and
  * every window change. A negative return ends the session (a recorder that
  * cannot write must stop the data, not let it through unrecorded).
@@ -31,6 +40,21 @@ struct pcl_relay_tap {
     int (*due)(void *ctx, uint64_t now_ms);
     int (*tick)(void *ctx, uint64_t now_ms);
     void *ctx;
+    /*
+     * A live tap (mask-live) decides what the user sees of the target's
+     * output: when accept is not NULL the relay no longer passes stdout
+     * and stderr to the user itself; the tap passes what the user is to
+     * see to the deliver function that bind gives it (before the loop
+     * starts; bind(ctx, NULL, NULL) after it ended), from data, tick or
+     * eof. accept returns how many more bytes of stream the tap can take
+     * now when room bytes are free in the stream's buffer toward the user
+     * (bytes it holds back count against room), so the buffers stay
+     * bounded whatever the tap makes of the bytes. eof is called once per
+     * stream when the target ends it: the tap delivers what it holds.
+     */
+    size_t (*accept)(void *ctx, enum pcl_relay_stream stream, size_t room);
+    void (*bind)(void *ctx, pcl_relay_deliver deliver, void *relay);
+    int (*eof)(void *ctx, enum pcl_relay_stream stream);
 };
 
 /* How the loop is wired. fds are borrowed; the loop makes them non-blocking

@@ -157,6 +157,21 @@ expect_match "ordinary input is recorded" 'visible-typing' "$inp"
 expect_match "passprompt marker" 'mask:passprompt' "$(events "$REC" m)"
 sed -i '/^input = yes$/d' "$SCRATCH/etc/portcullis.conf"
 
+trace "an Ed25519 seal key: the session's seal is checked with the public key"
+openssl genpkey -algorithm ed25519 -out "$SCRATCH/etc/seal-ed25519.pem" 2>/dev/null
+chown root:"$TEST_GROUP" "$SCRATCH/etc/seal-ed25519.pem"
+chmod 0640 "$SCRATCH/etc/seal-ed25519.pem"
+openssl pkey -in "$SCRATCH/etc/seal-ed25519.pem" -pubout -out "$T/seal.pub"
+sed -i "s|^seal-key = .*|seal-key = $SCRATCH/etc/seal-ed25519.pem|" "$SCRATCH/etc/portcullis.conf"
+bssh "$USER_A" db01 -- 'echo signed session' > "$T/o"
+expect_eq "exit status" 0 "$?"
+REC=$(pcl_last_recording)
+expect_eq "alg" Ed25519 "$(jq -r .alg "$REC.seal")"
+expect_eq "seal with the public key" valid \
+    "$("$CASTVERIFY" "$REC" "$T/seal.pub" | cut -d' ' -f1)"
+expect_eq "the HMAC key does not fit" key-unknown "$(verify "$REC")"
+sed -i "s|^seal-key = .*|seal-key = $SCRATCH/etc/seal.key|" "$SCRATCH/etc/portcullis.conf"
+
 trace "a recording that cannot be written ends the session"
 if mount -t tmpfs -o size=256k,mode=2770 tmpfs "$SCRATCH/sessions" 2>/dev/null; then
     chgrp "$TEST_GROUP" "$SCRATCH/sessions"

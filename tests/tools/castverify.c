@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * castverify FILE [KEYFILE]: prints the seal verdict of a recording, as the
- * integration tests need it ("valid", "unsealed", "tampered",
+ * integration tests need it (KEYFILE: the HMAC key, or an Ed25519 public or
+ * private key in PEM) ("valid", "unsealed", "tampered",
  * "key-unknown", then lines and chain). Exit status: 0 valid, 1 unsealed,
  * 2 tampered, 3 key unknown, 4 error. A test tool, not installed.
  */

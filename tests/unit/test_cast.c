@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit tests of the asciicast writer and its seal: strict JSON lines,
  * UTF-8 carried over at every split, invalid bytes, NUL, bounded events,
- * monotonic times, and verification of sealed, cut and edited files. */
+ * monotonic times, and verification of sealed, cut and edited files, with
+ * HMAC-SHA256 and Ed25519 keys. */
 #include "config.h"
 
 #include <fcntl.h>
@@ -15,6 +16,10 @@
 
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <openssl/bio.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "portcullis/cast.h"
 #include "portcullis/err.h"
@@ -92,6 +97,9 @@ open_cast(const char *path, enum pcl_cast_format fmt, bool streams,
  * strict JSON of the right shape, times never decrease, and returns the
  * concatenated data of events with the given code (owned by the caller).
  */
+/* Bytes in the last read_back result (it may hold NULs). */
+static size_t read_back_len;
+
 static char *
 read_back(const char *path, char code, size_t *nevents, size_t max_event)
 {
@@ -149,6 +157,7 @@ read_back(const char *path, char code, size_t *nevents, size_t max_event)
     }
     free(line);
     fclose(fp);
+    read_back_len = dlen;
     return data;
 }
 
@@ -284,6 +293,111 @@ test_large_random(void **state)
     assert_true(nev >= total / PCL_CAST_EVENT_MAX);
     free(data);
     free(buf);
+}
+
+/* Reference for what the writer keeps of a byte string: valid UTF-8
+ * (RFC 3629) as is, every other byte as U+FFFD. Returns the length. */
+static size_t
+reference_text(const uint8_t *in, size_t n, uint8_t *out)
+{
+    size_t i = 0;
+    size_t o = 0;
+
+    while (i < n) {
+        uint8_t b = in[i];
+        size_t need = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2
+                    : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4
+                    : 0;
+        size_t k;
+        bool ok = need > 0 && i + need <= n;
+
+        for (k = 1; ok && k < need; k++) {
+            uint8_t lo = 0x80, hi = 0xbf;
+            if (k == 1) {
+                lo = b == 0xe0 ? 0xa0 : b == 0xf0 ? 0x90 : 0x80;
+                hi = b == 0xed ? 0x9f : b == 0xf4 ? 0x8f : 0xbf;
+            }
+            ok = in[i + k] >= lo && in[i + k] <= hi;
+        }
+        if (!ok) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+            continue;
+        }
+        memcpy(out + o, in + i, need);
+        o += need;
+        i += need;
+    }
+    return o;
+}
+
+/*
+ * The word-at-a-time escaper against the reference: plain runs of every
+ * length and alignment around each byte value, UTF-8 sequences valid and
+ * broken, quotes, backslashes, controls and NUL, read back through a
+ * strict JSON parser.
+ */
+static void
+test_escape_reference(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 200000 };
+    static const char *const pieces[] = {
+        "plain text ", "\"", "\\", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+        "\xed\xa0\x80", "\xc3", "\xe2\x82", "\xf4\x90\x80\x80", "\x1b[0m",
+        "\r\n", "\t", "0123456789abcdef",
+    };
+    uint8_t *in = malloc(N + 64);
+    uint8_t *want = malloc(3 * (N + 64));
+    uint32_t x = 12345;
+    size_t n = 0;
+    size_t wn;
+    size_t nev;
+    char *data;
+    struct pcl_cast *c;
+
+    assert_non_null(in);
+    assert_non_null(want);
+    while (n < N) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        if (x % 3 == 0) {
+            in[n++] = (uint8_t)(x >> 8); /* any byte, NUL included */
+        } else if (x % 11 == 1) {
+            size_t l = (x >> 16) % 24 + 1; /* a run of NULs */
+            memset(in + n, 0, l);
+            n += l;
+        } else {
+            const char *p = pieces[(x >> 8) % (sizeof(pieces) /
+                                                sizeof(pieces[0]))];
+            size_t l = strlen(p) - (x >> 20) % 2 * (strlen(p) > 1);
+            memcpy(in + n, p, l);
+            n += l;
+        }
+    }
+    c = open_cast(f->path, PCL_CAST_V2, false, false);
+    /* Reads of odd sizes: the carry and the word loop meet at every
+     * alignment. */
+    {
+        size_t off = 0;
+        size_t step = 1;
+        while (off < n) {
+            size_t l = step < n - off ? step : n - off;
+            assert_int_equal(pcl_cast_output(c, 1, in + off, l, off), PCL_OK);
+            off += l;
+            step = step * 7 % 1013 + 1;
+        }
+    }
+    assert_int_equal(pcl_cast_close(c), PCL_OK);
+    wn = reference_text(in, n, want);
+    data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
+    assert_int_equal(read_back_len, wn);
+    assert_int_equal(memcmp(data, want, wn), 0);
+    free(data);
+    free(in);
+    free(want);
 }
 
 static void
@@ -437,6 +551,234 @@ test_seal_verdicts(void **state)
     assert_int_equal(pcl_cast_verify(f->path, KEY, sizeof(KEY) - 1,
                                      "test-key", &v), PCL_OK);
     assert_int_equal(v.state, PCL_CAST_SEAL_UNSEALED);
+}
+
+/* A fresh key of type id (EVP_PKEY_ED25519, EVP_PKEY_EC) as PEM: the
+ * private key into priv, the public key into pub (NUL-terminated). */
+static void
+make_pem(int id, char *priv, size_t privcap, char *pub, size_t pubcap)
+{
+    EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_id(id, NULL);
+    EVP_PKEY *k = NULL;
+    BIO *b;
+    int n;
+
+    assert_non_null(kc);
+    assert_int_equal(EVP_PKEY_keygen_init(kc), 1);
+    if (id == EVP_PKEY_EC) {
+        assert_int_equal(
+            EVP_PKEY_CTX_set_ec_paramgen_curve_nid(kc, NID_X9_62_prime256v1),
+            1);
+    }
+    assert_int_equal(EVP_PKEY_keygen(kc, &k), 1);
+    b = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL,
+                                              NULL), 1);
+    n = BIO_read(b, priv, (int)privcap - 1);
+    assert_true(n > 0);
+    priv[n] = '\0';
+    BIO_free(b);
+    b = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PUBKEY(b, k), 1);
+    n = BIO_read(b, pub, (int)pubcap - 1);
+    assert_true(n > 0);
+    pub[n] = '\0';
+    BIO_free(b);
+    EVP_PKEY_free(k);
+    EVP_PKEY_CTX_free(kc);
+}
+
+/* Writes a short recording sealed with key (key file bytes). */
+static int
+write_sealed(const char *path, enum pcl_cast_format fmt, const char *key,
+             char *why, size_t whylen)
+{
+    struct pcl_cast_params p;
+    struct pcl_cast *c = NULL;
+    int rc;
+    int i;
+
+    memset(&p, 0, sizeof(p));
+    p.path = path;
+    p.format = fmt;
+    p.width = 80;
+    p.height = 24;
+    p.timestamp = 1700000000;
+    p.seal_key = (const uint8_t *)key;
+    p.seal_key_len = strlen(key);
+    rc = pcl_cast_open(&p, &c, why, whylen);
+    if (rc != PCL_OK) {
+        return rc;
+    }
+    for (i = 0; i < 50; i++) {
+        assert_int_equal(pcl_cast_output(c, 1, (const uint8_t *)"line\r\n", 6,
+                                         (uint64_t)i * 1000), PCL_OK);
+    }
+    return pcl_cast_close(c);
+}
+
+static enum pcl_cast_seal_state
+verify_with(const char *path, const char *key)
+{
+    struct pcl_cast_verdict v;
+    char id[32];
+
+    assert_int_equal(pcl_cast_key_id((const uint8_t *)key, strlen(key), id,
+                                     sizeof(id)), PCL_OK);
+    assert_int_equal(pcl_cast_verify(path, (const uint8_t *)key, strlen(key),
+                                     id, &v), PCL_OK);
+    return v.state;
+}
+
+/* Replaces the first "from" by "to" (same length) in a file. */
+static void
+file_replace(const char *path, const char *from, const char *to)
+{
+    size_t len = 0;
+    char *text = tu_slurp(path, &len);
+    char *at;
+    FILE *fp;
+
+    assert_non_null(text);
+    at = strstr(text, from);
+    assert_non_null(at);
+    memcpy(at, to, strlen(to));
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(text, 1, len, fp), len);
+    fclose(fp);
+    free(text);
+}
+
+/*
+ * Ed25519 seals: a PEM private key seals (alg "Ed25519", "sig"), the public
+ * key alone verifies, key ids agree; another key, an edited file, a
+ * forged algorithm are caught; keys other than Ed25519 are refused.
+ */
+static void
+test_seal_ed25519(void **state)
+{
+    struct fixture *f = *state;
+    static char priv[1024], pub[512], priv2[1024], pub2[512];
+    static char ecpriv[1024], ecpub[512];
+    char id_priv[32], id_pub[32];
+    char seal[300];
+    char why[256] = "";
+    struct pcl_cast_verdict v;
+    size_t len = 0;
+    char *text;
+
+    (void)state;
+    make_pem(EVP_PKEY_ED25519, priv, sizeof(priv), pub, sizeof(pub));
+    make_pem(EVP_PKEY_ED25519, priv2, sizeof(priv2), pub2, sizeof(pub2));
+    make_pem(EVP_PKEY_EC, ecpriv, sizeof(ecpriv), ecpub, sizeof(ecpub));
+    assert_int_equal(pcl_cast_key_id((const uint8_t *)priv, strlen(priv),
+                                     id_priv, sizeof(id_priv)), PCL_OK);
+    assert_int_equal(pcl_cast_key_id((const uint8_t *)pub, strlen(pub),
+                                     id_pub, sizeof(id_pub)), PCL_OK);
+    assert_string_equal(id_priv, id_pub);
+    assert_int_equal(strlen(id_pub), 23);
+
+    /* v2: the sidecar names the algorithm and carries a signature. */
+    assert_int_equal(write_sealed(f->path, PCL_CAST_V2, priv, why,
+                                  sizeof(why)), PCL_OK);
+    snprintf(seal, sizeof(seal), "%s.seal", f->path);
+    text = tu_slurp(seal, &len);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"alg\": \"Ed25519\""));
+    assert_non_null(strstr(text, "\"sig\": \""));
+    assert_null(strstr(text, "\"mac\""));
+    assert_non_null(strstr(text, id_pub));
+    free(text);
+    assert_int_equal(verify_with(f->path, pub), PCL_CAST_SEAL_VALID);
+    assert_int_equal(verify_with(f->path, priv), PCL_CAST_SEAL_VALID);
+    assert_int_equal(verify_with(f->path, pub2), PCL_CAST_SEAL_KEY_UNKNOWN);
+    assert_int_equal(verify_with(f->path, (const char *)KEY),
+                     PCL_CAST_SEAL_KEY_UNKNOWN);
+    /* Another public key presented under the sealing key's id. */
+    assert_int_equal(pcl_cast_verify(f->path, (const uint8_t *)pub2,
+                                     strlen(pub2), id_pub, &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_TAMPERED);
+    /* The seal's algorithm is the key's, not what the seal says. */
+    file_replace(seal, "\"alg\": \"Ed25519\"", "\"alg\": \"HMAC-SH\"");
+    assert_int_equal(verify_with(f->path, pub), PCL_CAST_SEAL_TAMPERED);
+    file_replace(seal, "\"alg\": \"HMAC-SH\"", "\"alg\": \"Ed25519\"");
+    assert_int_equal(verify_with(f->path, pub), PCL_CAST_SEAL_VALID);
+    /* One byte of the data changed. */
+    poke(f->path, 200, 'f');
+    assert_int_equal(verify_with(f->path, pub), PCL_CAST_SEAL_TAMPERED);
+
+    /* v3: the seal is the comment line. */
+    unlink(f->path);
+    unlink(seal);
+    assert_int_equal(write_sealed(f->path, PCL_CAST_V3, priv, why,
+                                  sizeof(why)), PCL_OK);
+    assert_int_equal(verify_with(f->path, pub), PCL_CAST_SEAL_VALID);
+    file_replace(f->path, "\"sig\": \"", "\"sig\": \"A");
+    assert_int_equal(verify_with(f->path, pub), PCL_CAST_SEAL_TAMPERED);
+
+    /* HMAC keys keep their "mac". */
+    unlink(f->path);
+    assert_int_equal(write_sealed(f->path, PCL_CAST_V2, (const char *)KEY,
+                                  why, sizeof(why)), PCL_OK);
+    text = tu_slurp(seal, &len);
+    assert_non_null(strstr(text, "\"alg\": \"HMAC-SHA256\""));
+    assert_non_null(strstr(text, "\"mac\": \""));
+    free(text);
+    assert_int_equal(verify_with(f->path, (const char *)KEY),
+                     PCL_CAST_SEAL_VALID);
+
+    /* Refused: a public key to seal with, a key that is not Ed25519. */
+    unlink(f->path);
+    unlink(seal);
+    assert_int_equal(write_sealed(f->path, PCL_CAST_V2, pub, why,
+                                  sizeof(why)), PCL_ERR_INVAL);
+    assert_non_null(strstr(why, "public key"));
+    assert_int_equal(write_sealed(f->path, PCL_CAST_V2, ecpriv, why,
+                                  sizeof(why)), PCL_ERR_INVAL);
+    assert_non_null(strstr(why, "Ed25519"));
+    assert_int_equal(pcl_cast_key_id((const uint8_t *)ecpub, strlen(ecpub),
+                                     id_pub, sizeof(id_pub)), PCL_ERR_CRYPTO);
+}
+
+/*
+ * Golden sealed recordings (tests/data/cast/sealed-*), made once by
+ * portcullis-rec: the verifier must keep accepting them with the key
+ * beside them (an Ed25519 public key, an HMAC key), and refuse them with
+ * the other.
+ */
+static void
+test_golden_seals(void **state)
+{
+    static const char dir[] = TEST_SRCDIR "/tests/data/cast";
+    char path[512];
+    size_t len = 0;
+    char *pub;
+    char *hmac;
+    struct pcl_cast_verdict v;
+    char id[32];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/sealed-ed25519/public.pem", dir);
+    pub = tu_slurp(path, &len);
+    assert_non_null(pub);
+    snprintf(path, sizeof(path), "%s/sealed-hmac/seal.key", dir);
+    hmac = tu_slurp(path, &len);
+    assert_non_null(hmac);
+    snprintf(path, sizeof(path), "%s/sealed-ed25519/s.cast", dir);
+    assert_int_equal(verify_with(path, pub), PCL_CAST_SEAL_VALID);
+    assert_int_equal(verify_with(path, hmac), PCL_CAST_SEAL_KEY_UNKNOWN);
+    snprintf(path, sizeof(path), "%s/sealed-ed25519/v3.cast", dir);
+    assert_int_equal(verify_with(path, pub), PCL_CAST_SEAL_VALID);
+    snprintf(path, sizeof(path), "%s/sealed-hmac/s.cast", dir);
+    assert_int_equal(pcl_cast_key_id((const uint8_t *)hmac, len, id,
+                                     sizeof(id)), PCL_OK);
+    assert_int_equal(pcl_cast_verify(path, (const uint8_t *)hmac, len, id,
+                                     &v), PCL_OK);
+    assert_int_equal(v.state, PCL_CAST_SEAL_VALID);
+    assert_int_equal(verify_with(path, pub), PCL_CAST_SEAL_KEY_UNKNOWN);
+    free(pub);
+    free(hmac);
 }
 
 static void
@@ -665,6 +1007,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_invalid_bytes_and_nul, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escape_reference, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_streams_exit_markers, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_v3_exit_and_intervals, setup,
@@ -674,6 +1018,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_golden, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seal_ed25519, setup, teardown),
+        cmocka_unit_test(test_golden_seals),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

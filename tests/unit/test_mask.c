@@ -1154,6 +1154,114 @@ test_passprompt_refused(void **state)
     }
 }
 
+/*
+ * pcl_mask_accept: feeding what it allows, into a consumer of ROOM bytes
+ * that drains at random, never overflows, even with replacements longer
+ * than their matches, and every byte of the stream comes out (mask-live).
+ */
+struct bounded {
+    size_t held;   /* bytes the consumer holds now */
+    size_t max;    /* most it ever held */
+    size_t total;
+};
+
+static int
+bounded_sink(void *vctx, const uint8_t *buf, size_t len, const char *rule)
+{
+    struct bounded *b = vctx;
+
+    (void)buf;
+    (void)rule;
+    b->held += len;
+    b->total += len;
+    if (b->held > b->max) {
+        b->max = b->held;
+    }
+    return 0;
+}
+
+static void
+test_accept_bounded(void **state)
+{
+    enum { ROOM = 4096, STREAM = 300000 };
+    static const char wide[] = "<a replacement of forty bytes, or so...>";
+    struct pcl_mask *m = NULL;
+    struct pcl_mask *ref = NULL;
+    struct capture whole;
+    struct bounded b = { 0, 0, 0 };
+    uint8_t *data = malloc(STREAM);
+    bool expired = false;
+    size_t off = 0;
+    size_t qs = 0;
+    size_t i;
+
+    (void)state;
+    assert_non_null(data);
+    srand(7);
+    for (i = 0; i < STREAM; i++) {
+        data[i] = "QQxyAKIA0123456789 \n"[rand() % 20];
+        qs += data[i] == 'Q';
+    }
+    assert_int_equal(pcl_mask_new(HOLDBACK_MS, &m), PCL_OK);
+    assert_int_equal(pcl_mask_add_builtin(m), PCL_OK);
+    assert_int_equal(pcl_mask_add_rule(m, "q", "Q", wide, NULL, 0), PCL_OK);
+    assert_int_equal(pcl_mask_add_secret(m, "s", (const uint8_t *)"xy01", 4,
+                                         "****************"),
+                     PCL_OK);
+    /* With nothing held and nothing buffered, some input is accepted. */
+    assert_true(pcl_mask_accept(m, ROOM) > 0);
+    assert_true(pcl_mask_accept(m, ROOM) <= ROOM);
+    while (off < STREAM) {
+        size_t n = pcl_mask_accept(m, ROOM - b.held);
+        size_t cut = (size_t)(rand() % 700) + 1;
+        if (n > cut) {
+            n = cut;
+        }
+        if (n > STREAM - off) {
+            n = STREAM - off;
+        }
+        if (n > 0) {
+            assert_int_equal(pcl_mask_feed(m, data + off, n, 0,
+                                           bounded_sink, &b),
+                             PCL_OK);
+            off += n;
+        } else if (b.held == 0) {
+            /* Only the holdback can free room now. */
+            assert_int_equal(pcl_mask_flush(m, 2 * HOLDBACK_MS, false,
+                                            bounded_sink, &b),
+                             PCL_OK);
+            expired = true;
+        }
+        assert_true(b.held <= ROOM);
+        b.held -= b.held > 0 ? (size_t)(rand() % (int)b.held + 1) : 0;
+    }
+    assert_int_equal(pcl_mask_flush(m, 0, true, bounded_sink, &b), PCL_OK);
+    assert_true(b.held <= ROOM);
+    assert_true(b.max <= ROOM);
+    assert_true(b.total > STREAM - qs + qs * (sizeof(wide) - 1) / 2);
+    /* Unless the holdback had to release a partial match, the output is
+     * the one of the stream fed whole. */
+    memset(&whole, 0, sizeof(whole));
+    assert_int_equal(pcl_mask_new(HOLDBACK_MS, &ref), PCL_OK);
+    assert_int_equal(pcl_mask_add_builtin(ref), PCL_OK);
+    assert_int_equal(pcl_mask_add_rule(ref, "q", "Q", wide, NULL, 0), PCL_OK);
+    assert_int_equal(pcl_mask_add_secret(ref, "s", (const uint8_t *)"xy01",
+                                         4, "****************"),
+                     PCL_OK);
+    assert_int_equal(pcl_mask_feed(ref, data, STREAM, 0, capture_sink,
+                                   &whole),
+                     PCL_OK);
+    assert_int_equal(pcl_mask_flush(ref, 0, true, capture_sink, &whole),
+                     PCL_OK);
+    if (!expired) {
+        assert_int_equal(b.total, whole.len);
+    }
+    capture_reset(&whole);
+    pcl_mask_free(ref);
+    pcl_mask_free(m);
+    free(data);
+}
+
 int
 main(void)
 {
@@ -1172,6 +1280,7 @@ main(void)
         cmocka_unit_test(test_sink_error),
         cmocka_unit_test(test_random_passthrough),
         cmocka_unit_test(test_no_rules_then_rule),
+        cmocka_unit_test(test_accept_bounded),
         cmocka_unit_test(test_passprompt),
         cmocka_unit_test(test_passprompt_long_output),
         cmocka_unit_test(test_passprompt_refused),

@@ -244,6 +244,11 @@ static const struct error_case error_cases[] = {
                                      "without an approval list" },
     { T("db01") "approval = group:l\ngrant-ttl = 1h\ngrant-ttl = 2h\n",
       ":7: grant-ttl: given twice (first on line 6)" },
+    { T("db01") "mask-live = maybe\n",
+      ":5: mask-live: expected yes or no, not \"maybe\"" },
+    { "[defaults]\nmask-live = 2\n", ":2: mask-live: expected yes or no" },
+    { T("db01") "mask-live = yes\nmask-live = no\n",
+      ":6: mask-live: given twice (first on line 5)" },
 };
 
 /* [role NAME]: who may use the built-in verbs replay and sessions. */
@@ -414,6 +419,35 @@ test_approval(void **state)
     tu_rmtree(dir);
 }
 
+/* mask-live: a target's own value, else [defaults]', else off. */
+static void
+test_mask_live(void **state)
+{
+    static const char text[] =
+        "[defaults]\n"
+        "mask-live = yes\n"
+        T("inherits")
+        T("off") "mask-live = no\n";
+    static const char text_off[] = T("plain") T("on") "mask-live = on\n";
+    struct pcl_policy *p = NULL;
+    struct pcl_diag *diag = NULL;
+    char dir[64];
+
+    (void)state;
+    load(text, &p, &diag, dir, sizeof(dir), PCL_OK);
+    assert_true(pcl_target_mask_live(pcl_policy_target(p, 0)));
+    assert_false(pcl_target_mask_live(pcl_policy_target(p, 1)));
+    pcl_policy_free(p);
+    pcl_diag_free(diag);
+    tu_rmtree(dir);
+    load(text_off, &p, &diag, dir, sizeof(dir), PCL_OK);
+    assert_false(pcl_target_mask_live(pcl_policy_target(p, 0)));
+    assert_true(pcl_target_mask_live(pcl_policy_target(p, 1)));
+    pcl_policy_free(p);
+    pcl_diag_free(diag);
+    tu_rmtree(dir);
+}
+
 static void
 test_errors(void **state)
 {
@@ -453,7 +487,7 @@ test_key_table(void **state)
 
     (void)state;
     pcl_policy_foreach_key(count_key, &n);
-    assert_int_equal(n, 29);
+    assert_int_equal(n, 31);
 }
 
 /* Every key the parser accepts has its entry in the man page. */
@@ -477,6 +511,7 @@ main(void)
         cmocka_unit_test(test_roles),
         cmocka_unit_test(test_approval),
         cmocka_unit_test(test_key_table),
+        cmocka_unit_test(test_mask_live),
         cmocka_unit_test(test_keys_documented),
     };
 
