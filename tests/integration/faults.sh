@@ -30,6 +30,7 @@ sed -i -e 's/^keepalive-interval = .*/keepalive-interval = 1/' \
     "$SCRATCH/etc/portcullis.conf"
 T=$SCRATCH/t
 mkdir -p "$T"
+pgrep -u "$USER_A" > "$T/base.pids"
 # db02 needs an approval (the store as make install lays it out).
 install -d -o root -g "$TEST_GROUP" -m 2770 "$SCRATCH/approvals"
 printf '\n[approval]\ndirectory = %s\npoll-interval = 200ms\n' \
@@ -75,7 +76,11 @@ client_rc() {
 }
 
 no_proxy() { ! pgrep -f "^$SCRATCH/bin/portcullis " >/dev/null; }
-no_user_procs() { ! pgrep -u "$USER_A" >/dev/null; }
+# Processes of USER_A's uid that were not there before the first session:
+# a uid is reused after userdel, and another test's leftover (recording.sh
+# leaves a target-side "sleep 30" behind a SIGKILLed proxy) must not count.
+user_procs() { pgrep -u "$USER_A" | grep -vxF -f "$T/base.pids"; }
+no_user_procs() { [ -z "$(user_procs)" ]; }
 
 # ended NAME END SEAL: the defined end state after the fault.
 ended() {
@@ -86,7 +91,7 @@ ended() {
     }
     pcl_wait_for 15 no_proxy || fail "$name: a proxy process is left: $(pgrep -a -f "$SCRATCH/bin/portcullis")"
     pcl_wait_for 15 no_user_procs ||
-        fail "$name: processes of $USER_A left: $(pgrep -a -u "$USER_A")"
+        fail "$name: processes of $USER_A left: $(user_procs | xargs -r ps -o pid=,args= -p)"
     ev=$(pcl_audit_new 'select(.event=="session-end")')
     if [ "$end" = none ]; then
         expect_eq "$name: no session-end after SIGKILL" "" "$ev"
