@@ -22,6 +22,14 @@
 
 static char dir[64];
 
+/* The state directory goes when the process ends (its file is removed
+ * after every input). */
+static void
+remove_dir(void)
+{
+    (void)rmdir(dir);
+}
+
 static int
 https(const char *s)
 {
@@ -43,6 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (mkdtemp(dir) == NULL) {
             abort();
         }
+        atexit(remove_dir);
     }
     snprintf(path, sizeof(path), "%s/discovery.json", dir);
     fp = fopen(path, "w");
