@@ -512,27 +512,37 @@ out:
     return ok;
 }
 
-/* Reads a NumericDate (RFC 7519 2): an integer or a JSON number. */
+/* The last second of year 9999: NumericDates beyond it, or before 1970,
+ * are refused, so that exp + leeway and now - iat cannot overflow. */
+#define MAX_NUMERIC_DATE INT64_C(253402300799)
+
+/* Reads a NumericDate (RFC 7519 2): an integer or a JSON number, in
+ * [0, MAX_NUMERIC_DATE]. */
 static int
 numeric(json_object *claims, const char *name, int64_t *out)
 {
     json_object *v;
+    int64_t n;
 
     if (!json_object_object_get_ex(claims, name, &v)) {
         return PCL_ERR_NOTFOUND;
     }
     if (json_object_is_type(v, json_type_int)) {
-        *out = json_object_get_int64(v);
-        return PCL_OK;
-    }
-    if (json_object_is_type(v, json_type_double)) {
+        n = json_object_get_int64(v);
+    } else if (json_object_is_type(v, json_type_double)) {
         double d = json_object_get_double(v);
-        if (d > -1e15 && d < 1e15) {
-            *out = (int64_t)d;
-            return PCL_OK;
+        if (!(d >= 0 && d <= (double)MAX_NUMERIC_DATE)) {
+            return PCL_ERR_SYNTAX;
         }
+        n = (int64_t)d;
+    } else {
+        return PCL_ERR_SYNTAX;
     }
-    return PCL_ERR_SYNTAX;
+    if (n < 0 || n > MAX_NUMERIC_DATE) {
+        return PCL_ERR_SYNTAX;
+    }
+    *out = n;
+    return PCL_OK;
 }
 
 /* OpenID Connect Core 3.1.3.7, items 2-4 and 9-10. */
