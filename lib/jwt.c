@@ -116,6 +116,17 @@ pcl_b64url_decode(const char *in, size_t inlen, uint8_t **out, size_t *len)
             goto out;
         }
     }
+    /* RFC 4648 3.5: the bits of the last character past the data must be
+     * zero; otherwise one value would have several encodings (a
+     * signature or a ticket MAC altered and still accepted). */
+    if (pad > 0) {
+        const char *b64 =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        unsigned v = (unsigned)(strchr(b64, tmp[inlen - 1]) - b64);
+        if ((v & (pad == 2 ? 0x0fu : 0x03u)) != 0) {
+            goto out;
+        }
+    }
     memset(tmp + inlen, '=', pad);
     tmp[inlen + pad] = '\0';
     n = inlen + pad == 0 ? 0

@@ -431,6 +431,18 @@ test_b64url(void **state)
     assert_int_equal(pcl_b64url_decode("aGk=", 4, &out, &len),
                      PCL_ERR_SYNTAX);
     assert_int_equal(pcl_b64url_decode("a", 1, &out, &len), PCL_ERR_SYNTAX);
+    /* non-zero bits past the data: "aGl" and "aGm" are not "hi" */
+    assert_int_equal(pcl_b64url_decode("aGl", 3, &out, &len),
+                     PCL_ERR_SYNTAX);
+    assert_int_equal(pcl_b64url_decode("aGm", 3, &out, &len),
+                     PCL_ERR_SYNTAX);
+    assert_int_equal(pcl_b64url_decode("aB", 2, &out, &len), PCL_ERR_SYNTAX);
+    assert_int_equal(pcl_b64url_decode("aA", 2, &out, &len), PCL_OK);
+    assert_int_equal(len, 1);
+    free(out);
+    assert_int_equal(pcl_b64url_decode("aGk_", 4, &out, &len), PCL_OK);
+    assert_int_equal(len, 3);
+    free(out);
     assert_int_equal(pcl_b64url_decode("", 0, &out, &len), PCL_OK);
     assert_int_equal(len, 0);
     free(out);
