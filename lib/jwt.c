@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "portcullis/err.h"
+#include "portcullis/log.h"
 
 #define MAX_KEYS 32
 #define MAX_KID 256
@@ -693,7 +694,8 @@ pcl_jwt_verify(const char *token, const struct pcl_jwks *keys,
     }
     if (bit == 0 || (rules->algs & bit) == 0) {
         char a[24];
-        snprintf(a, sizeof(a), "%s", alg != NULL ? alg : "(none given)");
+        /* Read before the signature is checked: untrusted text. */
+        pcl_log_sanitize(a, sizeof(a), alg != NULL ? alg : "(none given)");
         pcl_err_why(why, whylen, "algorithm %s is not allowed", a);
         goto out;
     }

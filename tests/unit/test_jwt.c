@@ -250,6 +250,18 @@ test_refusals(void **state)
     assert_non_null(strstr(why, "HS256"));
     free(tok);
 
+    /* the alg, read before any signature check, reaches the log only
+     * with its control characters replaced */
+    h = jwtgen_b64u((const uint8_t *)"{\"alg\":\"\\u001b[2J\\nX\"}", 22);
+    snprintf(buf, sizeof(buf), "%s.%s.AAAA", h, c);
+    assert_int_equal(pcl_jwt_verify(buf, k->jwks, &rules, &t, why,
+                                    sizeof(why)),
+                     PCL_ERR_SYNTAX);
+    assert_null(strchr(why, '\x1b'));
+    assert_null(strchr(why, '\n'));
+    assert_non_null(strstr(why, "?[2J?X"));
+    free(h);
+
     /* one flipped bit in the signature */
     tok = jwtgen_sign("RS256", k->rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
                claims);
