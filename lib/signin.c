@@ -175,17 +175,20 @@ make_ticket(struct run *r, struct pcl_ticket *t, const char *method,
 struct groups_ctx {
     struct pcl_ticket *t;
     int too_many;
+    char bad[80]; /* the first name that is not a valid group, sanitized */
 };
 
 static int
 add_group(const char *g, void *vctx)
 {
     struct groups_ctx *ctx = vctx;
-    char clean[80];
 
     if (!pcl_oidc_group_ok(g)) {
-        info("IdP group \"%s\" ignored (not a valid group "
-             "name)", pcl_log_sanitize(clean, sizeof(clean), g));
+        /* Never left out: a group dropped here could be the one a
+         * "!group:" exclusion (a glob) of the policy names. */
+        if (ctx->bad[0] == '\0') {
+            pcl_log_sanitize(ctx->bad, sizeof(ctx->bad), g);
+        }
         return 0;
     }
     if (ctx->t->ngroups >= PCL_TICKET_MAX_GROUPS) {
@@ -202,7 +205,7 @@ static int
 identity_of(struct run *r, const struct pcl_jwt *jwt, struct pcl_ticket *t,
             char *why, size_t whylen)
 {
-    struct groups_ctx gc = { t, 0 };
+    struct groups_ctx gc = { t, 0, "" };
     int64_t at;
 
     memset(t, 0, sizeof(*t));
@@ -219,6 +222,12 @@ identity_of(struct run *r, const struct pcl_jwt *jwt, struct pcl_ticket *t,
     if (r->conf->oidc_groups_claim[0] != '\0') {
         (void)pcl_jwt_claim_foreach(jwt, r->conf->oidc_groups_claim,
                                     add_group, &gc);
+    }
+    if (gc.bad[0] != '\0') {
+        pcl_err_why(why, whylen, "IdP group \"%s\" is not a valid group "
+                    "name (1 to %d of A-Z a-z 0-9 . _ - @ +)", gc.bad,
+                    PCL_OIDC_MAX_GROUP_LEN);
+        return PCL_ERR_SYNTAX;
     }
     if (gc.too_many) {
         /* Fail closed, as the proxy does for local groups: a "!group:"

@@ -386,6 +386,14 @@ check_ticket(struct proxy *px)
         debug("no identity ticket: local groups only");
         return 0;
     }
+    /* A ticket from an issuer no longer configured (the IdP replaced)
+     * carries that IdP's groups: refused, as the remembered sign-ins of
+     * pam_portcullis are. */
+    if (rc == PCL_OK && px->conf->oidc_issuer[0] != '\0' &&
+        strcmp(px->ticket.iss, px->conf->oidc_issuer) != 0) {
+        snprintf(why, sizeof(why), "ticket from another issuer");
+        rc = PCL_ERR_DENIED;
+    }
     if (rc != PCL_OK) {
         error("identity ticket refused: %s", why);
         emit_decision(px, NULL, NULL, px->env.original_command, false,

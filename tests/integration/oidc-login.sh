@@ -207,6 +207,8 @@ run_proxy() {
         </dev/null >/dev/null 2>&1
 }
 head -c 32 /dev/urandom > "$SCRATCH/other.key"
+# Tickets of the configured issuer, but for the one test that says not.
+export PCL_T_ISS="https://127.0.0.1:$IDP_PORT"
 good=$("$TICKET_TOOL" "$SCRATCH/etc/ticket.key" "$USER_A" 60 dba)
 run_proxy "$good"
 expect_eq "a good ticket passes" 0 "$?"
@@ -218,7 +220,10 @@ run_proxy "$("$TICKET_TOOL" "$SCRATCH/etc/ticket.key" "$USER_B" 60 dba)"
 expect_eq "another user's" 77 "$?"
 run_proxy "$(sed "s/\\./.X/" <<<"$good")"
 expect_eq "damaged" 77 "$?"
-expect_eq "refusals are audited" 4 \
+run_proxy "$(PCL_T_ISS=https://old-idp.invalid "$TICKET_TOOL" \
+    "$SCRATCH/etc/ticket.key" "$USER_A" 60 dba)"
+expect_eq "another issuer's (the IdP replaced)" 77 "$?"
+expect_eq "refusals are audited" 5 \
     "$(pcl_audit_events 'select(.event == "decision" and .rule == "identity-ticket")' | wc -l)"
 set_conf require-ticket yes
 run_proxy ""
