@@ -153,7 +153,16 @@ rm -f "$SCRATCH/state/discovery.json"
 pcl_audit_mark
 login "$USER_A" approve "$USER_A" db01 -- true
 expect_eq "ssh refused" 255 "$RC"
-expect_match "reason" "unreachable" "$(jq -r .reason <<<"$(last_login_event)")"
+expect_match "reason" "not trusted" "$(jq -r .reason <<<"$(last_login_event)")"
+# An IdP that answers with a certificate that does not verify is not an
+# outage: failmode open must not let anyone in.
+set_conf failmode open
+rm -f "$SCRATCH/state/discovery.json"
+pcl_audit_mark
+login "$USER_A" approve "$USER_A" db01 -- echo failed-open
+expect_eq "wrong CA, failmode open: still refused" 255 "$RC"
+expect_eq "no oidc-failopen event" 0 "$(pcl_audit_new 'select(.event == "oidc-failopen")' | wc -l)"
+set_conf failmode secure
 set_conf ca-file "$SCRATCH/pki/ca.crt"
 
 trace "confidential client: the secret from client-secret-file, right then wrong"
