@@ -357,8 +357,11 @@ remembered(struct run *r, char **ticket, char *why, size_t whylen)
     if (pcl_remember_get(st, r->rq->user, r->fp, time(NULL), &t) == PCL_OK &&
         strcmp(t.iss, r->conf->oidc_issuer) == 0 &&
         make_ticket(r, &t, "remember", ticket) == PCL_OK) {
+        char sub[128];
+
+        /* sub comes from the IdP: no control character reaches the log. */
         pcl_err_why(why, whylen, "remembered sign-in of %s with key %s",
-                    t.sub, r->fp);
+                    pcl_log_sanitize(sub, sizeof(sub), t.sub), r->fp);
         audit_login(r, "success", "remember", "remembered sign-in", &t);
         ok = true;
     }
@@ -414,6 +417,7 @@ accept_token(struct run *r, const struct pcl_oidc_discovery *d,
     };
     struct pcl_jwt *jwt = NULL;
     struct pcl_ticket t;
+    char sub[128];
     char w[512];
     int rc;
 
@@ -441,8 +445,8 @@ accept_token(struct run *r, const struct pcl_oidc_discovery *d,
         goto refuse;
     }
     pcl_jwt_free(jwt);
-    pcl_err_why(why, whylen, "signed in as %s (sub %.100s)", r->rq->user,
-                t.sub);
+    pcl_err_why(why, whylen, "signed in as %s (sub %s)", r->rq->user,
+                pcl_log_sanitize(sub, sizeof(sub), t.sub));
     audit_login(r, "success", "device", "device flow approved", &t);
     remember_store(r, &t);
     return PCL_SIGNIN_OK;
