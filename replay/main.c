@@ -254,6 +254,11 @@ cmd_play(struct ctx *c, int argc, char **argv)
         usage();
     }
     if (!isatty(STDIN_FILENO)) {
+        /* Nothing could ever resume a paused player without keys. */
+        if (o.paused) {
+            fatal("-p needs a terminal on standard input (the keys that "
+                  "resume)");
+        }
         o.in_fd = -1; /* no keys: play straight through */
     }
     path = resolve(c, argv[optind]);

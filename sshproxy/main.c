@@ -1343,6 +1343,7 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
     o.in_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
     o.out_fd = STDOUT_FILENO;
     o.opened = replay_opened;
+    o.no_raw_hint = true; /* never raw through the bastion */
     for (size_t i = 1; i < nw; i += 2) {
         char *e = NULL;
         if (strcmp(words[i], "--follow") == 0) {

@@ -51,6 +51,8 @@ bssh "$USER_A" -tt replay "${ID:0:12}" < /dev/null > "$T/r.out" 2> "$T/r.err"
 expect_eq "exit status ($(cat "$T/r.err"))" 0 "$?"
 expect_match "recorded text" 'replayed through the bastion' "$(cat "$T/r.out")"
 expect_nomatch "no title sequence" 'EVILTITLE' "$(cat "$T/r.out")"
+expect_match "the filter's note" 'were not passed' "$(cat "$T/r.out")"
+expect_nomatch "no --raw hint (there is no raw mode here)" '--raw' "$(cat "$T/r.out")"
 
 trace "replay --follow: a running session watched through the bastion to its end"
 bssh "$USER_A" db01 -- sh -c "'echo live one; sleep 3; echo live two; sleep 1'" \

@@ -68,6 +68,12 @@ expect_match "both lines shown" 'after the long pause' "$out"
 expect_match "ended" 'REPLAY-END 0' "$out"
 [ "$ms" -lt 6000 ] || fail "idle limit not applied: took $ms ms"
 
+trace "-p without a terminal: refused at once (exit 4), not paused forever"
+out=$(timeout 10 "$REPLAY" -p "$T/idle.cast" < /dev/null 2>&1)
+rc=$?
+expect_eq "-p without a terminal: exit status" 4 "$rc"
+expect_match "-p without a terminal: message" '-p needs a terminal' "$out"
+
 trace "the header's idle_time_limit applies; -I ignores it"
 cat > "$T/hidle.cast" <<'EOF'
 {"version": 2, "width": 80, "height": 24, "idle_time_limit": 0.5}
