@@ -39,7 +39,6 @@
 #ifndef PLAYERDIR
 #define PLAYERDIR "/usr/local/share/portcullis/player"
 #endif
-#define SEAL_KEY_MAX 4096
 
 /* Exit statuses (portcullis-replay(1), EXIT STATUS). verify uses the
  * seal states of pcl_cast_verify: 0 valid, 1 unsealed, 2 tampered, 3 key
@@ -195,31 +194,17 @@ static const char *const seal_names[] = {
 static int
 check_seal(struct ctx *c, const char *path, struct pcl_cast_verdict *v)
 {
-    uint8_t *key = NULL;
-    size_t keylen = 0;
-    char key_id[32] = "";
-    char why[512] = "";
+    char why[512];
     int rc;
 
     if (c->key_path == NULL) {
         load_conf(c);
         c->key_path = c->conf->rec_seal_key;
     }
-    if (c->key_path != NULL && c->key_path[0] != '\0') {
-        rc = pcl_file_read_secret(c->key_path, SEAL_KEY_MAX, &key, &keylen,
-                                  why, sizeof(why));
-        if (rc != PCL_OK) {
-            /* Without the key the chain can still be checked: the
-             * verdict then says the file is not authenticated. */
-            fprintf(stderr, "portcullis-replay: seal key: %s\n", why);
-        } else if (pcl_cast_key_id(key, keylen, key_id, sizeof(key_id)) !=
-                   PCL_OK) {
-            pcl_file_secret_free(key, keylen);
-            fatal("seal key: cannot compute its id");
-        }
+    rc = pcl_cast_verify_keyfile(path, c->key_path, v, why, sizeof(why));
+    if (why[0] != '\0') {
+        fprintf(stderr, "portcullis-replay: seal key: %s\n", why);
     }
-    rc = pcl_cast_verify(path, key, keylen, key != NULL ? key_id : NULL, v);
-    pcl_file_secret_free(key, keylen);
     return rc;
 }
 

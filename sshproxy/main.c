@@ -1397,6 +1397,33 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
             return EXIT_SOFTWARE;
         }
     }
+    /* The seal first, with the group's key: a tampered recording is not
+     * shown as if it were what happened. A live one (--follow) has none. */
+    if (!o.follow) {
+        struct pcl_cast_verdict v;
+        static const char *const state[] = {
+            "valid", "unsealed", "tampered", "key-unknown",
+        };
+
+        memset(&v, 0, sizeof(v));
+        rc = pcl_cast_verify_keyfile(fr.path, px->conf->rec_seal_key, &v,
+                                     why, sizeof(why));
+        if (why[0] != '\0') {
+            error("replay: seal key: %s", why);
+        }
+        if (rc != PCL_OK || v.state == PCL_CAST_SEAL_TAMPERED) {
+            error("replay: session %s: seal %s: %s", words[0],
+                  rc != PCL_OK ? "not checked" : "tampered", v.why);
+            tell("the recording of session %s does not match its seal: "
+                 "not played", words[0]);
+            return EXIT_DENIED;
+        }
+        if (v.state != PCL_CAST_SEAL_VALID) {
+            tell("WARNING: the recording of session %s is %s: what is "
+                 "shown may not be what was recorded", words[0],
+                 state[v.state]);
+        }
+    }
     rc = pcl_replay_run(fr.path, &o, &end, why, sizeof(why));
     if (rc != PCL_OK) {
         error("replay %s: %s", fr.path, why);

@@ -105,6 +105,15 @@ bssh "$USER_A" -tt replay "$FAKE" < /dev/null > "$T/o.out" 2>&1
 expect_eq "exit status (absolute path elsewhere)" 70 "$?"
 expect_nomatch "nothing played (absolute path elsewhere)" 'replayed through' "$(cat "$T/o.out")"
 
+trace "replay: a recording edited after its seal is not played"
+cp -p "$REC" "$T/rec.orig"
+sed -i 's/replayed through/REPLAYED THROUGH/' "$REC"
+bssh "$USER_A" -tt replay "$ID" < /dev/null > "$T/e.out" 2>&1
+expect_eq "exit status" 77 "$?"
+expect_match "told" 'does not match its seal: not played' "$(cat "$T/e.out")"
+expect_nomatch "nothing played" 'REPLAYED THROUGH' "$(cat "$T/e.out")"
+cp -p "$T/rec.orig" "$REC"
+
 trace "-t: a session index in a directory open to others is refused"
 install -d -o root -g "$TEST_GROUP" -m 2775 "$SCRATCH/idx"
 sed -i "s|^index = .*|index = $SCRATCH/idx/index.sqlite|" "$SCRATCH/etc/portcullis.conf"
