@@ -22,6 +22,8 @@
 #   BENCH_QUICK=1        smoke run: 64 MiB zeros, 16 MiB random, fewer samples
 #   BENCH_ZERO_MIB       zeros per bulk run            (1024; quick 64)
 #   BENCH_RAND_MIB       random bytes per bulk run     (256; quick 16)
+#   BENCH_TEXT_MIB       text (80-column lines of base64) per bulk run
+#                        (256; quick 16): what a terminal mostly carries
 #   BENCH_REPEAT         bulk runs per cell, best kept (2; quick 1)
 #   BENCH_SETUPS         `ssh ... true` per path       (20; quick 5)
 #   BENCH_KEYS           keystrokes per path           (1000; quick 60)
@@ -54,10 +56,12 @@ export top_srcdir top_builddir
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
     MODE=quick
     : "${BENCH_ZERO_MIB:=64}" "${BENCH_RAND_MIB:=16}" "${BENCH_REPEAT:=1}"
+    : "${BENCH_TEXT_MIB:=16}"
     : "${BENCH_SETUPS:=5}" "${BENCH_KEYS:=60}" "${BENCH_KEY_ROUNDS:=1}"
 else
     MODE=full
     : "${BENCH_ZERO_MIB:=1024}" "${BENCH_RAND_MIB:=256}" "${BENCH_REPEAT:=2}"
+    : "${BENCH_TEXT_MIB:=256}"
     : "${BENCH_SETUPS:=20}" "${BENCH_KEYS:=1000}" "${BENCH_KEY_ROUNDS:=5}"
 fi
 : "${BENCH_KEY_GAP_MS:=5}" "${BENCH_PORT:=22240}" "${BENCH_RUN_TIMEOUT:=120}"
@@ -198,7 +202,7 @@ command -v "$CC" >/dev/null || skip "no C compiler ($CC) for bench/sink.c"
 
 T_START=$EPOCHREALTIME
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
-say "$MODE run: ${BENCH_ZERO_MIB} MiB zeros, ${BENCH_RAND_MIB} MiB random x${BENCH_REPEAT}, ${BENCH_SETUPS} setups, ${BENCH_KEYS} keystrokes per path"
+say "$MODE run: ${BENCH_ZERO_MIB} MiB zeros, ${BENCH_RAND_MIB} MiB random, ${BENCH_TEXT_MIB} MiB text x${BENCH_REPEAT}, ${BENCH_SETUPS} setups, ${BENCH_KEYS} keystrokes per path"
 pcl_setup "$BASTION_P" "$TARGET_P"
 UID_A=$(id -u "$USER_A")
 # The copy under test (the build may be redone while we run).
@@ -241,6 +245,14 @@ if phase bulk; then
     read -r _ _ ZERO_HASH < <(head -c "$ZERO_BYTES" /dev/zero | "$SINK")
     # Through a terminal the target's pty turns each \n into \r\n (ONLCR).
     RAND_PTY_BYTES=$((RAND_BYTES + $(tr -cd '\n' < "$RAND_FILE" | wc -c)))
+    # Text: 79 printable characters and a newline per line.
+    TEXT_FILE=$SCRATCH/data/text.txt
+    head -c $((BENCH_TEXT_MIB * 1048576 * 3 / 4)) /dev/urandom |
+        base64 -w 79 > "$TEXT_FILE" || fatal "cannot make $TEXT_FILE"
+    chmod 0644 "$TEXT_FILE"
+    TEXT_BYTES=$(stat -c %s "$TEXT_FILE")
+    read -r _ _ TEXT_HASH < <("$SINK" < "$TEXT_FILE")
+    TEXT_PTY_BYTES=$((TEXT_BYTES + $(wc -l < "$TEXT_FILE")))
 fi
 
 # Each path works at all (and the first login of each is not timed).
@@ -359,12 +371,15 @@ recording_done() {
 
 ZERO_CMD="head -c $ZERO_BYTES /dev/zero"
 RAND_CMD="cat $RAND_FILE"
-BULK_METRICS=(zero_nopty zero_pty rand_nopty rand_pty)
+TEXT_CMD="cat ${TEXT_FILE:-/dev/null}"
+BULK_METRICS=(zero_nopty zero_pty rand_nopty rand_pty text_nopty text_pty)
 declare -A BULK_LABEL=(
     [zero_nopty]="zeros ${BENCH_ZERO_MIB} MiB, no PTY"
     [zero_pty]="zeros ${BENCH_ZERO_MIB} MiB, PTY"
     [rand_nopty]="random ${BENCH_RAND_MIB} MiB, no PTY"
-    [rand_pty]="random ${BENCH_RAND_MIB} MiB, PTY")
+    [rand_pty]="random ${BENCH_RAND_MIB} MiB, PTY"
+    [text_nopty]="text ${BENCH_TEXT_MIB} MiB, no PTY"
+    [text_pty]="text ${BENCH_TEXT_MIB} MiB, PTY")
 phase bulk && {
 say "bulk throughput target->user, best of ${BENCH_REPEAT}, MiB/s from first byte to EOF"
 for rep in $(seq 1 "$BENCH_REPEAT"); do
@@ -376,6 +391,8 @@ for rep in $(seq 1 "$BENCH_REPEAT"); do
         bulk zero_pty "$p" 1 "$ZERO_CMD" "$ZERO_BYTES" -
         bulk rand_nopty "$p" 0 "$RAND_CMD" "$RAND_BYTES" "$RAND_HASH"
         bulk rand_pty "$p" 1 "$RAND_CMD" "$RAND_PTY_BYTES" -
+        bulk text_nopty "$p" 0 "$TEXT_CMD" "$TEXT_BYTES" "$TEXT_HASH"
+        bulk text_pty "$p" 1 "$TEXT_CMD" "$TEXT_PTY_BYTES" -
     done
 done
 }

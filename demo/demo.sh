@@ -22,11 +22,16 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 "$here/scripts/install-deps.sh" || exit 1
-"$here/scripts/build.sh" >/tmp/portcullis-demo-build.log 2>&1 || {
-    tail -30 /tmp/portcullis-demo-build.log
-    echo "demo: build failed (full log: /tmp/portcullis-demo-build.log)" >&2
+# The build log in a fresh file of our own: a fixed name in /tmp is one
+# that another local user could have made (a symlink, or a file of theirs)
+# before root writes to it.
+build_log=$(mktemp /tmp/portcullis-demo-build.XXXXXX) || exit 1
+"$here/scripts/build.sh" >"$build_log" 2>&1 || {
+    tail -30 "$build_log"
+    echo "demo: build failed (full log: $build_log)" >&2
     exit 1
 }
+rm -f "$build_log"
 
 export top_srcdir=$here top_builddir=$here
 # shellcheck source=../tests/lib.sh

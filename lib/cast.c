@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "portcullis/err.h"
+#include "portcullis/file.h"
 #include "portcullis/log.h"
 #include "portcullis/parse.h"
 
@@ -1331,5 +1332,42 @@ out:
         fclose(fp);
     }
     EVP_MD_CTX_free(md);
+    return rc;
+}
+
+int
+pcl_cast_verify_keyfile(const char *path, const char *key_path,
+                        struct pcl_cast_verdict *v, char *key_why,
+                        size_t key_whylen)
+{
+    uint8_t *key = NULL;
+    size_t keylen = 0;
+    char key_id[32] = "";
+    char why[512] = "";
+    int rc;
+
+    if (key_why != NULL && key_whylen > 0) {
+        key_why[0] = '\0';
+    }
+    if (key_path != NULL && key_path[0] != '\0') {
+        rc = pcl_file_read_secret(key_path, PCL_CAST_SEAL_KEY_MAX, &key,
+                                  &keylen, why, sizeof(why));
+        if (rc != PCL_OK) {
+            if (key_why != NULL && key_whylen > 0) {
+                snprintf(key_why, key_whylen, "%s", why);
+            }
+            key = NULL;
+            keylen = 0;
+        } else if (pcl_cast_key_id(key, keylen, key_id, sizeof(key_id)) !=
+                   PCL_OK) {
+            pcl_file_secret_free(key, keylen);
+            memset(v, 0, sizeof(*v));
+            snprintf(v->why, sizeof(v->why), "seal key %s: not a usable key",
+                     key_path);
+            return PCL_ERR_CRYPTO;
+        }
+    }
+    rc = pcl_cast_verify(path, key, keylen, key != NULL ? key_id : NULL, v);
+    pcl_file_secret_free(key, keylen);
     return rc;
 }

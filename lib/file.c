@@ -113,8 +113,11 @@ check_parents(const char *path, char *why, size_t whylen)
             *cut = '\0';
         }
         if (realpath(tmp, real) == NULL) {
-            snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
-            return errno == ENOENT ? PCL_ERR_NOTFOUND : PCL_ERR_PERM;
+            int e = errno;
+            /* The file first: it is what the caller asked for. */
+            snprintf(why, whylen, "%s: directory %s: %s", path, tmp,
+                     strerror(e));
+            return e == ENOENT ? PCL_ERR_NOTFOUND : PCL_ERR_PERM;
         }
         rl = strcmp(real, "/") == 0 ? 0 : strlen(real);
         if (rl + 3 > sizeof(dir)) {

@@ -55,6 +55,26 @@ on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* Whether a libcurl error means the server's certificate or name did not
+ * verify (or our CA file is unusable), as opposed to a server that could
+ * not be reached. */
+static bool
+tls_identity_failed(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int
 pcl_http_request(const struct pcl_http_params *p, const char *url,
                  const char *form, const char *user, const char *password,
@@ -120,10 +140,19 @@ pcl_http_request(const struct pcl_http_params *p, const char *url,
     }
     if (cc != CURLE_OK) {
         /* errbuf names the host and the TLS failure, never a secret. */
-        pcl_err_why(why, whylen, "%s", errbuf[0] != '\0'
-                                           ? errbuf
-                                           : curl_easy_strerror(cc));
-        rc = PCL_ERR_CONNECT;
+        const char *what = errbuf[0] != '\0' ? errbuf
+                                               : curl_easy_strerror(cc);
+
+        if (tls_identity_failed(cc)) {
+            /* The server answered but is not who it must be: not an
+             * outage, so failmode open must never apply to it. */
+            pcl_err_why(why, whylen, "server certificate not trusted: %s",
+                        what);
+            rc = PCL_ERR_HOSTKEY;
+        } else {
+            pcl_err_why(why, whylen, "%s", what);
+            rc = PCL_ERR_CONNECT;
+        }
         goto out;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

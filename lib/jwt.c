@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "portcullis/err.h"
+#include "portcullis/log.h"
 
 #define MAX_KEYS 32
 #define MAX_KID 256
@@ -113,6 +114,17 @@ pcl_b64url_decode(const char *in, size_t inlen, uint8_t **out, size_t *len)
         } else if (c == '_') {
             tmp[i] = '/';
         } else {
+            goto out;
+        }
+    }
+    /* RFC 4648 3.5: the bits of the last character past the data must be
+     * zero; otherwise one value would have several encodings (a
+     * signature or a ticket MAC altered and still accepted). */
+    if (pad > 0) {
+        const char *b64 =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        unsigned v = (unsigned)(strchr(b64, tmp[inlen - 1]) - b64);
+        if ((v & (pad == 2 ? 0x0fu : 0x03u)) != 0) {
             goto out;
         }
     }
@@ -512,27 +524,37 @@ out:
     return ok;
 }
 
-/* Reads a NumericDate (RFC 7519 2): an integer or a JSON number. */
+/* The last second of year 9999: NumericDates beyond it, or before 1970,
+ * are refused, so that exp + leeway and now - iat cannot overflow. */
+#define MAX_NUMERIC_DATE INT64_C(253402300799)
+
+/* Reads a NumericDate (RFC 7519 2): an integer or a JSON number, in
+ * [0, MAX_NUMERIC_DATE]. */
 static int
 numeric(json_object *claims, const char *name, int64_t *out)
 {
     json_object *v;
+    int64_t n;
 
     if (!json_object_object_get_ex(claims, name, &v)) {
         return PCL_ERR_NOTFOUND;
     }
     if (json_object_is_type(v, json_type_int)) {
-        *out = json_object_get_int64(v);
-        return PCL_OK;
-    }
-    if (json_object_is_type(v, json_type_double)) {
+        n = json_object_get_int64(v);
+    } else if (json_object_is_type(v, json_type_double)) {
         double d = json_object_get_double(v);
-        if (d > -1e15 && d < 1e15) {
-            *out = (int64_t)d;
-            return PCL_OK;
+        if (!(d >= 0 && d <= (double)MAX_NUMERIC_DATE)) {
+            return PCL_ERR_SYNTAX;
         }
+        n = (int64_t)d;
+    } else {
+        return PCL_ERR_SYNTAX;
     }
-    return PCL_ERR_SYNTAX;
+    if (n < 0 || n > MAX_NUMERIC_DATE) {
+        return PCL_ERR_SYNTAX;
+    }
+    *out = n;
+    return PCL_OK;
 }
 
 /* OpenID Connect Core 3.1.3.7, items 2-4 and 9-10. */
@@ -672,7 +694,8 @@ pcl_jwt_verify(const char *token, const struct pcl_jwks *keys,
     }
     if (bit == 0 || (rules->algs & bit) == 0) {
         char a[24];
-        snprintf(a, sizeof(a), "%s", alg != NULL ? alg : "(none given)");
+        /* Read before the signature is checked: untrusted text. */
+        pcl_log_sanitize(a, sizeof(a), alg != NULL ? alg : "(none given)");
         pcl_err_why(why, whylen, "algorithm %s is not allowed", a);
         goto out;
     }

@@ -703,8 +703,9 @@ pcl_replay_run(const char *path, const struct pcl_replay_opts *o,
     if (!o->raw && pcl_termsafe_dropped(p.safe) > 0) {
         fprintf(stderr,
                 "\r\nportcullis-replay: %lu control sequences that act on "
-                "the terminal were not passed (--raw passes them)\r\n",
-                pcl_termsafe_dropped(p.safe));
+                "the terminal were not passed%s\r\n",
+                pcl_termsafe_dropped(p.safe),
+                o->no_raw_hint ? "" : " (--raw passes them)");
     }
 out:
     if (p.out != NULL) {

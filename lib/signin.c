@@ -175,17 +175,20 @@ make_ticket(struct run *r, struct pcl_ticket *t, const char *method,
 struct groups_ctx {
     struct pcl_ticket *t;
     int too_many;
+    char bad[80]; /* the first name that is not a valid group, sanitized */
 };
 
 static int
 add_group(const char *g, void *vctx)
 {
     struct groups_ctx *ctx = vctx;
-    char clean[80];
 
     if (!pcl_oidc_group_ok(g)) {
-        info("IdP group \"%s\" ignored (not a valid group "
-             "name)", pcl_log_sanitize(clean, sizeof(clean), g));
+        /* Never left out: a group dropped here could be the one a
+         * "!group:" exclusion (a glob) of the policy names. */
+        if (ctx->bad[0] == '\0') {
+            pcl_log_sanitize(ctx->bad, sizeof(ctx->bad), g);
+        }
         return 0;
     }
     if (ctx->t->ngroups >= PCL_TICKET_MAX_GROUPS) {
@@ -202,7 +205,7 @@ static int
 identity_of(struct run *r, const struct pcl_jwt *jwt, struct pcl_ticket *t,
             char *why, size_t whylen)
 {
-    struct groups_ctx gc = { t, 0 };
+    struct groups_ctx gc = { t, 0, "" };
     int64_t at;
 
     memset(t, 0, sizeof(*t));
@@ -219,6 +222,12 @@ identity_of(struct run *r, const struct pcl_jwt *jwt, struct pcl_ticket *t,
     if (r->conf->oidc_groups_claim[0] != '\0') {
         (void)pcl_jwt_claim_foreach(jwt, r->conf->oidc_groups_claim,
                                     add_group, &gc);
+    }
+    if (gc.bad[0] != '\0') {
+        pcl_err_why(why, whylen, "IdP group \"%s\" is not a valid group "
+                    "name (1 to %d of A-Z a-z 0-9 . _ - @ +)", gc.bad,
+                    PCL_OIDC_MAX_GROUP_LEN);
+        return PCL_ERR_SYNTAX;
     }
     if (gc.too_many) {
         /* Fail closed, as the proxy does for local groups: a "!group:"
@@ -348,8 +357,11 @@ remembered(struct run *r, char **ticket, char *why, size_t whylen)
     if (pcl_remember_get(st, r->rq->user, r->fp, time(NULL), &t) == PCL_OK &&
         strcmp(t.iss, r->conf->oidc_issuer) == 0 &&
         make_ticket(r, &t, "remember", ticket) == PCL_OK) {
+        char sub[128];
+
+        /* sub comes from the IdP: no control character reaches the log. */
         pcl_err_why(why, whylen, "remembered sign-in of %s with key %s",
-                    t.sub, r->fp);
+                    pcl_log_sanitize(sub, sizeof(sub), t.sub), r->fp);
         audit_login(r, "success", "remember", "remembered sign-in", &t);
         ok = true;
     }
@@ -405,6 +417,7 @@ accept_token(struct run *r, const struct pcl_oidc_discovery *d,
     };
     struct pcl_jwt *jwt = NULL;
     struct pcl_ticket t;
+    char sub[128];
     char w[512];
     int rc;
 
@@ -432,8 +445,8 @@ accept_token(struct run *r, const struct pcl_oidc_discovery *d,
         goto refuse;
     }
     pcl_jwt_free(jwt);
-    pcl_err_why(why, whylen, "signed in as %s (sub %.100s)", r->rq->user,
-                t.sub);
+    pcl_err_why(why, whylen, "signed in as %s (sub %s)", r->rq->user,
+                pcl_log_sanitize(sub, sizeof(sub), t.sub));
     audit_login(r, "success", "device", "device flow approved", &t);
     remember_store(r, &t);
     return PCL_SIGNIN_OK;

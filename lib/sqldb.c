@@ -273,12 +273,15 @@ pcl_sqldb_open(const char *path, unsigned busy_ms, bool durable,
         goto out;
     }
     /* Two processes switching a new database to WAL at once can see the
-     * other's rollback journal vanish (SQLITE_IOERR, ENOENT): the switch is
-     * idempotent, so it is tried again a few times. */
-    for (tries = 0; tries < 5; tries++) {
+     * other's rollback journal vanish (SQLITE_IOERR, ENOENT), or be told
+     * SQLITE_BUSY at once, without the busy handler (SQLite's way out of
+     * a deadlock between two lock upgrades): the switch is idempotent, so
+     * it is tried again, for at most about a second. */
+    for (tries = 0; tries < 50; tries++) {
+        int ec;
         rc = set_wal(db, path, why, whylen);
-        if (rc == PCL_OK ||
-            (sqlite3_errcode(db) & 0xff) != SQLITE_IOERR) {
+        ec = sqlite3_errcode(db) & 0xff;
+        if (rc == PCL_OK || (ec != SQLITE_IOERR && ec != SQLITE_BUSY)) {
             break;
         }
         (void)usleep(20000);

@@ -39,7 +39,6 @@
 #ifndef PLAYERDIR
 #define PLAYERDIR "/usr/local/share/portcullis/player"
 #endif
-#define SEAL_KEY_MAX 4096
 
 /* Exit statuses (portcullis-replay(1), EXIT STATUS). verify uses the
  * seal states of pcl_cast_verify: 0 valid, 1 unsealed, 2 tampered, 3 key
@@ -47,6 +46,7 @@
 #define EXIT_OK 0
 #define EXIT_NOMATCH 1 /* search: no session showed the pattern */
 #define EXIT_ERROR 4   /* usage, configuration, unreadable file */
+#define EXIT_TAMPERED 2 /* play: the seal does not verify (as verify) */
 
 /* Options shared by the subcommands. */
 struct ctx {
@@ -179,6 +179,35 @@ resolve(struct ctx *c, const char *arg)
     return fd.path;
 }
 
+/* ------------------------------------------------------------ seal */
+
+static const char *const seal_names[] = {
+    "valid", "unsealed", "tampered", "key-unknown",
+};
+
+/*
+ * Checks the seal of the recording at path with the key of -k, else the
+ * seal-key of portcullis.conf (an unreadable key is reported on stderr and
+ * the chain is checked without it). Returns PCL_OK with *v filled, or an
+ * error with v->why saying why the file could not be checked at all.
+ */
+static int
+check_seal(struct ctx *c, const char *path, struct pcl_cast_verdict *v)
+{
+    char why[512];
+    int rc;
+
+    if (c->key_path == NULL) {
+        load_conf(c);
+        c->key_path = c->conf->rec_seal_key;
+    }
+    rc = pcl_cast_verify_keyfile(path, c->key_path, v, why, sizeof(why));
+    if (why[0] != '\0') {
+        fprintf(stderr, "portcullis-replay: seal key: %s\n", why);
+    }
+    return rc;
+}
+
 /* ------------------------------------------------------------ play */
 
 static int
@@ -194,8 +223,13 @@ cmd_play(struct ctx *c, int argc, char **argv)
         { "follow", no_argument, NULL, 'F' },
         { "config", required_argument, NULL, 'f' },
         { "index", required_argument, NULL, 'x' },
+        { "key", required_argument, NULL, 'k' },
+        { "force", no_argument, NULL, 'W' },
         { NULL, 0, NULL, 0 },
     };
+    struct pcl_cast_verdict v;
+    char warning[1536] = "";
+    bool force = false;
     struct pcl_replay_opts o;
     enum pcl_replay_end end;
     char why[512] = "";
@@ -208,9 +242,15 @@ cmd_play(struct ctx *c, int argc, char **argv)
     o.speed = 1.0;
     o.in_fd = STDIN_FILENO;
     o.out_fd = STDOUT_FILENO;
-    while ((ch = getopt_long(argc, argv, "s:i:IpRf:", longopts, NULL)) !=
+    while ((ch = getopt_long(argc, argv, "s:i:IpRf:k:", longopts, NULL)) !=
            -1) {
         switch (ch) {
+        case 'k':
+            c->key_path = optarg;
+            break;
+        case 'W':
+            force = true;
+            break;
         case 's':
             o.speed = strtod(optarg, &e);
             if (*e != '\0' || !(o.speed >= 1.0 / 64 && o.speed <= 64)) {
@@ -254,11 +294,49 @@ cmd_play(struct ctx *c, int argc, char **argv)
         usage();
     }
     if (!isatty(STDIN_FILENO)) {
+        /* Nothing could ever resume a paused player without keys. */
+        if (o.paused) {
+            fatal("-p needs a terminal on standard input (the keys that "
+                  "resume)");
+        }
         o.in_fd = -1; /* no keys: play straight through */
     }
     path = resolve(c, argv[optind]);
+    /* The analyst learns first whether the file is what was recorded. A
+     * live session (--follow) has no seal yet. */
+    if (!o.follow) {
+        char esc[1024];
+
+        memset(&v, 0, sizeof(v));
+        /* Without -k, -f or the default portcullis.conf (a recording
+         * copied to an analyst's machine): the chain alone is checked. */
+        if (c->key_path == NULL && c->conf == NULL &&
+            access(c->config_path, F_OK) != 0) {
+            c->key_path = "";
+        }
+        pcl_sessquery_escape(path, esc, sizeof(esc));
+        if (check_seal(c, path, &v) != PCL_OK) {
+            snprintf(warning, sizeof(warning), "portcullis-replay: WARNING: "
+                     "%s: the seal cannot be checked: %s\n", esc, v.why);
+        } else if (v.state == PCL_CAST_SEAL_TAMPERED && !force) {
+            fprintf(stderr, "portcullis-replay: %s: the seal does not verify "
+                    "(tampered%s%s): not played; --force plays it anyway\n",
+                    esc, v.why[0] != '\0' ? ": " : "", v.why);
+            free(path);
+            return EXIT_TAMPERED;
+        } else if (v.state != PCL_CAST_SEAL_VALID) {
+            snprintf(warning, sizeof(warning), "portcullis-replay: "
+                     "WARNING: %s: seal %s%s%s: what is shown may not be "
+                     "what was recorded\n", esc, seal_names[v.state],
+                     v.why[0] != '\0' ? ": " : "", v.why);
+        }
+        fputs(warning, stderr);
+    }
     rc = pcl_replay_run(path, &o, &end, why, sizeof(why));
     free(path);
+    /* Again once the screen is the analyst's: playback may have hidden
+     * the first one. */
+    fputs(warning, stderr);
     if (rc != PCL_OK) {
         fatal("%s", why[0] != '\0' ? why : pcl_err_str(rc));
     }
@@ -270,9 +348,6 @@ cmd_play(struct ctx *c, int argc, char **argv)
 static int
 cmd_verify(struct ctx *c, int argc, char **argv)
 {
-    static const char *const names[] = {
-        "valid", "unsealed", "tampered", "key-unknown",
-    };
     static const struct option longopts[] = {
         { "key", required_argument, NULL, 'k' },
         { "config", required_argument, NULL, 'f' },
@@ -280,13 +355,8 @@ cmd_verify(struct ctx *c, int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct pcl_cast_verdict v;
-    uint8_t *key = NULL;
-    size_t keylen = 0;
-    char key_id[32] = "";
-    char why[512] = "";
     char *path;
     int ch;
-    int rc;
 
     while ((ch = getopt_long(argc, argv, "k:f:", longopts, NULL)) != -1) {
         switch (ch) {
@@ -307,33 +377,15 @@ cmd_verify(struct ctx *c, int argc, char **argv)
         usage();
     }
     path = resolve(c, argv[optind]);
-    if (c->key_path == NULL) {
-        load_conf(c);
-        c->key_path = c->conf->rec_seal_key;
-    }
-    if (c->key_path != NULL && c->key_path[0] != '\0') {
-        rc = pcl_file_read_secret(c->key_path, SEAL_KEY_MAX, &key, &keylen,
-                                  why, sizeof(why));
-        if (rc != PCL_OK) {
-            /* Without the key the chain can still be checked: the
-             * verdict then says the file is not authenticated. */
-            fprintf(stderr, "portcullis-replay: seal key: %s\n", why);
-        } else if (pcl_cast_key_id(key, keylen, key_id, sizeof(key_id)) !=
-                   PCL_OK) {
-            fatal("seal key: cannot compute its id");
-        }
-    }
-    rc = pcl_cast_verify(path, key, keylen, key != NULL ? key_id : NULL,
-                         &v);
-    pcl_file_secret_free(key, keylen);
-    if (rc != PCL_OK) {
+    memset(&v, 0, sizeof(v));
+    if (check_seal(c, path, &v) != PCL_OK) {
         fatal("%s", v.why);
     }
     {
         char esc[1024];
         printf("%s: %s lines=%llu bytes=%llu chain=%s key=%s%s%s\n",
                pcl_sessquery_escape(path, esc, sizeof(esc)),
-               names[v.state], (unsigned long long)v.lines,
+               seal_names[v.state], (unsigned long long)v.lines,
                (unsigned long long)v.bytes, v.chain,
                v.key_id[0] != '\0' ? v.key_id : "-",
                v.why[0] != '\0' ? " why=" : "", v.why);

@@ -96,6 +96,13 @@ jit_take_reason(struct pcl_cmdline *cl, char **reason)
     }
     p = cl->command + 9;
     p += strspn(p, " \t");
+    /* "--reason -- CMD": no text. The blank before "--" is already
+     * skipped, so the search below would take "-- CMD" for the reason
+     * and drop the command. */
+    if (p[0] == '-' && p[1] == '-' &&
+        (p[2] == '\0' || p[2] == ' ' || p[2] == '\t')) {
+        return PCL_ERR_SYNTAX;
+    }
     end = strstr(p, " -- ");
     if (end != NULL) {
         rest = end + 4;

@@ -386,6 +386,14 @@ check_ticket(struct proxy *px)
         debug("no identity ticket: local groups only");
         return 0;
     }
+    /* A ticket from an issuer no longer configured (the IdP replaced)
+     * carries that IdP's groups: refused, as the remembered sign-ins of
+     * pam_portcullis are. */
+    if (rc == PCL_OK && px->conf->oidc_issuer[0] != '\0' &&
+        strcmp(px->ticket.iss, px->conf->oidc_issuer) != 0) {
+        snprintf(why, sizeof(why), "ticket from another issuer");
+        rc = PCL_ERR_DENIED;
+    }
     if (rc != PCL_OK) {
         error("identity ticket refused: %s", why);
         emit_decision(px, NULL, NULL, px->env.original_command, false,
@@ -1336,6 +1344,7 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
     o.in_fd = isatty(STDIN_FILENO) ? STDIN_FILENO : -1;
     o.out_fd = STDOUT_FILENO;
     o.opened = replay_opened;
+    o.no_raw_hint = true; /* never raw through the bastion */
     for (size_t i = 1; i < nw; i += 2) {
         char *e = NULL;
         if (strcmp(words[i], "--follow") == 0) {
@@ -1387,6 +1396,33 @@ run_replay_verb(struct proxy *px, const struct pcl_cmdline *cl)
                   px->conf->rec_directory);
             tell("the recording cannot be played");
             return EXIT_SOFTWARE;
+        }
+    }
+    /* The seal first, with the group's key: a tampered recording is not
+     * shown as if it were what happened. A live one (--follow) has none. */
+    if (!o.follow) {
+        struct pcl_cast_verdict v;
+        static const char *const state[] = {
+            "valid", "unsealed", "tampered", "key-unknown",
+        };
+
+        memset(&v, 0, sizeof(v));
+        rc = pcl_cast_verify_keyfile(fr.path, px->conf->rec_seal_key, &v,
+                                     why, sizeof(why));
+        if (why[0] != '\0') {
+            error("replay: seal key: %s", why);
+        }
+        if (rc != PCL_OK || v.state == PCL_CAST_SEAL_TAMPERED) {
+            error("replay: session %s: seal %s: %s", words[0],
+                  rc != PCL_OK ? "not checked" : "tampered", v.why);
+            tell("the recording of session %s does not match its seal: "
+                 "not played", words[0]);
+            return EXIT_DENIED;
+        }
+        if (v.state != PCL_CAST_SEAL_VALID) {
+            tell("WARNING: the recording of session %s is %s: what is "
+                 "shown may not be what was recorded", words[0],
+                 state[v.state]);
         }
     }
     rc = pcl_replay_run(fr.path, &o, &end, why, sizeof(why));

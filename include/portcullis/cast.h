@@ -159,4 +159,20 @@ struct pcl_cast_verdict {
 int pcl_cast_verify(const char *path, const uint8_t *key, size_t keylen,
                     const char *key_id, struct pcl_cast_verdict *v);
 
+/* Largest seal key file read (bytes): an HMAC key or a PEM Ed25519 key. */
+#define PCL_CAST_SEAL_KEY_MAX 4096
+
+/*
+ * pcl_cast_verify with the key read from key_path (the seal-key file of
+ * portcullis.conf(5), or the public key of an Ed25519 seal; NULL or "":
+ * chain and counts only). A key file that cannot be read is not an error:
+ * the check goes on without it (the verdict is then KEY_UNKNOWN at best)
+ * and key_why (key_whylen bytes; may be NULL) says why. The key is wiped
+ * after use. Returns as pcl_cast_verify, or PCL_ERR_CRYPTO when the key's
+ * id cannot be computed (v->why says so).
+ */
+int pcl_cast_verify_keyfile(const char *path, const char *key_path,
+                            struct pcl_cast_verdict *v, char *key_why,
+                            size_t key_whylen);
+
 #endif /* PCL_CAST_H */

@@ -26,8 +26,10 @@ struct pcl_http_response {
  * application/x-www-form-urlencoded body, NULL for a GET) with HTTP basic
  * authentication as user:password when user is not NULL (RFC 6749 2.3.1).
  * Redirects are not followed. Returns 0 with *resp filled (any HTTP status),
- * PCL_ERR_CONNECT when the server could not be reached or TLS failed
- * (why says how), PCL_ERR_TOOBIG when the body passed max_bytes,
+ * PCL_ERR_CONNECT when the server could not be reached or the connection
+ * failed (why says how), PCL_ERR_HOSTKEY when it answered but its
+ * certificate or host name did not verify against the CA (or the CA file
+ * is unusable), PCL_ERR_TOOBIG when the body passed max_bytes,
  * PCL_ERR_INVAL for a non-https URL, PCL_ERR_NOMEM.
  */
 int pcl_http_request(const struct pcl_http_params *p, const char *url,

@@ -24,6 +24,9 @@ struct pcl_replay_opts {
     bool no_idle_limit;    /* ignore the header's idle_time_limit */
     bool paused;           /* start paused */
     bool raw;              /* pass recorded bytes unfiltered */
+    bool no_raw_hint;      /* the caller offers no raw mode (the bastion):
+                            * the note of what the filter held back does
+                            * not point to --raw */
     bool follow;           /* play a growing recording until it ends */
     uint64_t at_us;        /* start at this time, microseconds */
     int in_fd;             /* keys (a terminal, or -1: no keys) */

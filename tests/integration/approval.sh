@@ -158,6 +158,12 @@ expect_match "message" "needs approval: request $ID1 is waiting" "$OUT"
 expect_eq "store: one pending request" "pending|$USER_A|db01|" \
     "$(store "SELECT state, user, target, command FROM requests WHERE id = '$ID1';")"
 
+trace "--reason with no text before -- is refused, not taken as the reason"
+run "$USER_A" db01 --reason -- echo no-reason
+expect_rc "--reason --" 64
+expect_match "message" "--reason needs a text" "$OUT"
+expect_eq "store: still one request" "1" "$(store "SELECT count(*) FROM requests;")"
+
 trace "coming back before approval: the same request, still exit 75"
 run "$USER_A" db01 -- echo granted-run
 expect_rc "again" 75

@@ -153,7 +153,16 @@ rm -f "$SCRATCH/state/discovery.json"
 pcl_audit_mark
 login "$USER_A" approve "$USER_A" db01 -- true
 expect_eq "ssh refused" 255 "$RC"
-expect_match "reason" "unreachable" "$(jq -r .reason <<<"$(last_login_event)")"
+expect_match "reason" "not trusted" "$(jq -r .reason <<<"$(last_login_event)")"
+# An IdP that answers with a certificate that does not verify is not an
+# outage: failmode open must not let anyone in.
+set_conf failmode open
+rm -f "$SCRATCH/state/discovery.json"
+pcl_audit_mark
+login "$USER_A" approve "$USER_A" db01 -- echo failed-open
+expect_eq "wrong CA, failmode open: still refused" 255 "$RC"
+expect_eq "no oidc-failopen event" 0 "$(pcl_audit_new 'select(.event == "oidc-failopen")' | wc -l)"
+set_conf failmode secure
 set_conf ca-file "$SCRATCH/pki/ca.crt"
 
 trace "confidential client: the secret from client-secret-file, right then wrong"
@@ -207,6 +216,8 @@ run_proxy() {
         </dev/null >/dev/null 2>&1
 }
 head -c 32 /dev/urandom > "$SCRATCH/other.key"
+# Tickets of the configured issuer, but for the one test that says not.
+export PCL_T_ISS="https://127.0.0.1:$IDP_PORT"
 good=$("$TICKET_TOOL" "$SCRATCH/etc/ticket.key" "$USER_A" 60 dba)
 run_proxy "$good"
 expect_eq "a good ticket passes" 0 "$?"
@@ -218,7 +229,10 @@ run_proxy "$("$TICKET_TOOL" "$SCRATCH/etc/ticket.key" "$USER_B" 60 dba)"
 expect_eq "another user's" 77 "$?"
 run_proxy "$(sed "s/\\./.X/" <<<"$good")"
 expect_eq "damaged" 77 "$?"
-expect_eq "refusals are audited" 4 \
+run_proxy "$(PCL_T_ISS=https://old-idp.invalid "$TICKET_TOOL" \
+    "$SCRATCH/etc/ticket.key" "$USER_A" 60 dba)"
+expect_eq "another issuer's (the IdP replaced)" 77 "$?"
+expect_eq "refusals are audited" 5 \
     "$(pcl_audit_events 'select(.event == "decision" and .rule == "identity-ticket")' | wc -l)"
 set_conf require-ticket yes
 run_proxy ""

@@ -51,6 +51,8 @@ bssh "$USER_A" -tt replay "${ID:0:12}" < /dev/null > "$T/r.out" 2> "$T/r.err"
 expect_eq "exit status ($(cat "$T/r.err"))" 0 "$?"
 expect_match "recorded text" 'replayed through the bastion' "$(cat "$T/r.out")"
 expect_nomatch "no title sequence" 'EVILTITLE' "$(cat "$T/r.out")"
+expect_match "the filter's note" 'were not passed' "$(cat "$T/r.out")"
+expect_nomatch "no --raw hint (there is no raw mode here)" '--raw' "$(cat "$T/r.out")"
 
 trace "replay --follow: a running session watched through the bastion to its end"
 bssh "$USER_A" db01 -- sh -c "'echo live one; sleep 3; echo live two; sleep 1'" \
@@ -102,6 +104,15 @@ sqlite3 "$SCRATCH/sessions/index.sqlite" "UPDATE sessions SET recording = '$SCRA
 bssh "$USER_A" -tt replay "$FAKE" < /dev/null > "$T/o.out" 2>&1
 expect_eq "exit status (absolute path elsewhere)" 70 "$?"
 expect_nomatch "nothing played (absolute path elsewhere)" 'replayed through' "$(cat "$T/o.out")"
+
+trace "replay: a recording edited after its seal is not played"
+cp -p "$REC" "$T/rec.orig"
+sed -i 's/replayed through/REPLAYED THROUGH/' "$REC"
+bssh "$USER_A" -tt replay "$ID" < /dev/null > "$T/e.out" 2>&1
+expect_eq "exit status" 77 "$?"
+expect_match "told" 'does not match its seal: not played' "$(cat "$T/e.out")"
+expect_nomatch "nothing played" 'REPLAYED THROUGH' "$(cat "$T/e.out")"
+cp -p "$T/rec.orig" "$REC"
 
 trace "-t: a session index in a directory open to others is refused"
 install -d -o root -g "$TEST_GROUP" -m 2775 "$SCRATCH/idx"

@@ -68,6 +68,12 @@ expect_match "both lines shown" 'after the long pause' "$out"
 expect_match "ended" 'REPLAY-END 0' "$out"
 [ "$ms" -lt 6000 ] || fail "idle limit not applied: took $ms ms"
 
+trace "-p without a terminal: refused at once (exit 4), not paused forever"
+out=$(timeout 10 "$REPLAY" -p "$T/idle.cast" < /dev/null 2>&1)
+rc=$?
+expect_eq "-p without a terminal: exit status" 4 "$rc"
+expect_match "-p without a terminal: message" '-p needs a terminal' "$out"
+
 trace "the header's idle_time_limit applies; -I ignores it"
 cat > "$T/hidle.cast" <<'EOF'
 {"version": 2, "width": 80, "height": 24, "idle_time_limit": 0.5}
@@ -216,6 +222,20 @@ head -c 32 /dev/urandom > "$T/other.key"
 chmod 0600 "$T/other.key"
 "$REPLAY" verify -k "$T/other.key" "$T/live.cast" > /dev/null
 expect_eq "another key" 3 "$?"
+
+trace "play checks the seal first: tampered refused (2) unless --force; unsealed warned"
+"$REPLAY" -k "$KEY" "$T/edit.cast" < /dev/null > "$T/p.out" 2> "$T/p.err"
+expect_eq "tampered: not played" 2 "$?"
+expect_match "says why" 'seal does not verify' "$(cat "$T/p.err")"
+expect_eq "nothing drawn" "" "$(grep -c 'live TWO' "$T/p.out" | grep -v '^0$')"
+"$REPLAY" -k "$KEY" --force "$T/edit.cast" < /dev/null > "$T/p.out" 2> "$T/p.err"
+expect_eq "--force plays it" 0 "$?"
+expect_match "--force: the edited text shown" 'live TWO' "$(cat "$T/p.out")"
+expect_match "--force: warned" 'WARNING: .*seal tampered' "$(cat "$T/p.err")"
+"$REPLAY" -k "$KEY" "$T/cut.cast" < /dev/null > /dev/null 2> "$T/p.err"
+expect_match "unsealed: played with a warning" 'WARNING: .*seal unsealed' "$(cat "$T/p.err")"
+"$REPLAY" -k "$KEY" "$T/live.cast" < /dev/null > /dev/null 2> "$T/p.err"
+expect_eq "valid: no warning" "" "$(grep WARNING "$T/p.err")"
 
 trace "list over an index written by lib/sessindex.c; metadata escaped"
 IDX=$SCRATCH/index.db

@@ -48,12 +48,15 @@ for c in ok bad; do
 done
 echo "auth required $MODULE config=$SCRATCH/etc/ok.conf" > "$SCRATCH/pam.d/other"
 
-OP_GROUPS="{\"$USER_A\":[\"dba\",\"ops\"]}" pcl_idp_start "$IDP_PORT"
+# USER_B's IdP groups hold a name no policy entry can spell exactly
+# (blank): the sign-in is refused rather than the group left out.
+OP_GROUPS="{\"$USER_A\":[\"dba\",\"ops\"],\"$USER_B\":[\"dba\",\"ext contractors\"]}" \
+    pcl_idp_start "$IDP_PORT"
 
 trace "the module under pam_wrapper (libpamtest)"
 env "${ASAN_ENV[@]}" LD_PRELOAD="$ASAN_LIB$PAMWRAP" PAM_WRAPPER=1 \
     PAM_WRAPPER_SERVICE_DIR=$SCRATCH/pam.d \
-    PCL_T_USER=$USER_A PCL_T_CA=$SCRATCH/pki/ca.crt \
+    PCL_T_USER=$USER_A PCL_T_USER_B=$USER_B PCL_T_CA=$SCRATCH/pki/ca.crt \
     PCL_T_APPROVE=$top_srcdir/tests/idp/approve.sh \
     PCL_T_KEY=$SCRATCH/etc/ticket.key PCL_T_REQLOG=$SCRATCH/idp.requests \
     "$TEST" > "$SCRATCH/test_pam.out" 2>&1

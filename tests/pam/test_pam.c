@@ -251,6 +251,23 @@ test_unknown_user_looks_alike(void **state)
     assert_true(t_unknown > t_known - 0.5 && t_unknown < t_known + 0.5);
 }
 
+/* An IdP group that is not a valid group name refuses the sign-in: left
+ * out, it could have been the one a "!group:" exclusion names. */
+static void
+test_odd_group_refused(void **state)
+{
+    struct conv c = { .approver = env("PCL_T_USER_B"), .approve_rc = -2 };
+    char *ticket = NULL;
+
+    (void)state;
+    assert_int_equal(authenticate("pcl-ok", env("PCL_T_USER_B"), &c,
+                                  &ticket),
+                     PAM_AUTH_ERR);
+    assert_int_equal(c.approve_rc, 0);
+    assert_null(ticket);
+    assert_non_null(strstr(c.info, "cannot be accepted"));
+}
+
 static void
 test_bad_config(void **state)
 {
@@ -268,6 +285,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_approved),
         cmocka_unit_test(test_unknown_user_looks_alike),
+        cmocka_unit_test(test_odd_group_refused),
         cmocka_unit_test(test_bad_config),
     };
 

@@ -40,7 +40,9 @@ main(int argc, char **argv)
     memset(&t, 0, sizeof(t));
     snprintf(t.user, sizeof(t.user), "%s", argv[2]);
     snprintf(t.sub, sizeof(t.sub), "test-sub-%s", argv[2]);
-    snprintf(t.iss, sizeof(t.iss), "https://test.invalid");
+    snprintf(t.iss, sizeof(t.iss), "%s",
+             getenv("PCL_T_ISS") != NULL ? getenv("PCL_T_ISS")
+                                         : "https://test.invalid");
     snprintf(t.method, sizeof(t.method), "device");
     for (i = 4; i < argc && t.ngroups < PCL_TICKET_MAX_GROUPS; i++) {
         snprintf(t.groups[t.ngroups++], sizeof(t.groups[0]), "%s", argv[i]);

@@ -193,6 +193,16 @@ test_unsafe_files(void **state)
     assert_null(c);
     pcl_diag_free(diag);
 
+    /* A missing directory: the message names the file asked for. */
+    assert_int_equal(pcl_diag_new(&diag), PCL_OK);
+    snprintf(path, sizeof(path), "%s/nodir/missing.conf", dir);
+    assert_int_equal(pcl_conf_load(path, diag, &c), PCL_ERR_NOTFOUND);
+    assert_null(c);
+    assert_int_equal(pcl_diag_count(diag), 1);
+    assert_non_null(strstr(pcl_diag_get(diag, 0), path));
+    assert_non_null(strstr(pcl_diag_get(diag, 0), "No such file"));
+    pcl_diag_free(diag);
+
     assert_int_equal(pcl_diag_new(&diag), PCL_OK);
     assert_int_equal(pcl_conf_load("relative.conf", diag, &c), PCL_ERR_PERM);
     pcl_diag_free(diag);

@@ -250,6 +250,18 @@ test_refusals(void **state)
     assert_non_null(strstr(why, "HS256"));
     free(tok);
 
+    /* the alg, read before any signature check, reaches the log only
+     * with its control characters replaced */
+    h = jwtgen_b64u((const uint8_t *)"{\"alg\":\"\\u001b[2J\\nX\"}", 22);
+    snprintf(buf, sizeof(buf), "%s.%s.AAAA", h, c);
+    assert_int_equal(pcl_jwt_verify(buf, k->jwks, &rules, &t, why,
+                                    sizeof(why)),
+                     PCL_ERR_SYNTAX);
+    assert_null(strchr(why, '\x1b'));
+    assert_null(strchr(why, '\n'));
+    assert_non_null(strstr(why, "?[2J?X"));
+    free(h);
+
     /* one flipped bit in the signature */
     tok = jwtgen_sign("RS256", k->rsa, "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}",
                claims);
@@ -431,9 +443,68 @@ test_b64url(void **state)
     assert_int_equal(pcl_b64url_decode("aGk=", 4, &out, &len),
                      PCL_ERR_SYNTAX);
     assert_int_equal(pcl_b64url_decode("a", 1, &out, &len), PCL_ERR_SYNTAX);
+    /* non-zero bits past the data: "aGl" and "aGm" are not "hi" */
+    assert_int_equal(pcl_b64url_decode("aGl", 3, &out, &len),
+                     PCL_ERR_SYNTAX);
+    assert_int_equal(pcl_b64url_decode("aGm", 3, &out, &len),
+                     PCL_ERR_SYNTAX);
+    assert_int_equal(pcl_b64url_decode("aB", 2, &out, &len), PCL_ERR_SYNTAX);
+    assert_int_equal(pcl_b64url_decode("aA", 2, &out, &len), PCL_OK);
+    assert_int_equal(len, 1);
+    free(out);
+    assert_int_equal(pcl_b64url_decode("aGk_", 4, &out, &len), PCL_OK);
+    assert_int_equal(len, 3);
+    free(out);
     assert_int_equal(pcl_b64url_decode("", 0, &out, &len), PCL_OK);
     assert_int_equal(len, 0);
     free(out);
+}
+
+/* NumericDates far outside any clock: the time arithmetic must not
+ * overflow into an acceptance (an iat near INT64_MIN once passed max-age,
+ * since now - iat wrapped negative). */
+static void
+test_time_range(void **state)
+{
+    struct keys *k = *state;
+    long long now = (long long)time(NULL);
+    struct pcl_jwt_rules rules = { ISS, AUD, PCL_JWT_RS256, 60, 600,
+                                   (time_t)now };
+    static const char *const bad[] = {
+        "\"iat\":-9223372036854775807,\"exp\":%lld",
+        "\"iat\":-1,\"exp\":%lld",
+        "\"iat\":-9.0e14,\"exp\":%lld",
+        "\"iat\":%lld,\"exp\":9223372036854775807",
+        "\"iat\":%lld,\"exp\":18446744073709551615",
+        "\"iat\":%lld,\"exp\":%lld,\"nbf\":-9223372036854775807",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char times[256], claims[512], why[256] = "";
+        struct pcl_jwt *t = NULL;
+        char *tok;
+        int rc;
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        if (i < 3) {
+            snprintf(times, sizeof(times), bad[i], now + 300);
+        } else {
+            snprintf(times, sizeof(times), bad[i], now, now + 300);
+        }
+#pragma GCC diagnostic pop
+        snprintf(claims, sizeof(claims),
+                 "{\"iss\":\"" ISS "\",\"aud\":\"" AUD "\",\"sub\":\"u1\","
+                 "%s}", times);
+        tok = jwtgen_sign("RS256", k->rsa,
+                          "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", claims);
+        rc = pcl_jwt_verify(tok, k->jwks, &rules, &t, why, sizeof(why));
+        print_message("%-60s rc=%d %s\n", times, rc, why);
+        assert_int_equal(rc, PCL_ERR_DENIED);
+        assert_null(t);
+        free(tok);
+    }
 }
 
 int
@@ -446,6 +517,7 @@ main(void)
         cmocka_unit_test(test_jwks_refusals),
         cmocka_unit_test(test_b64url),
         cmocka_unit_test_setup_teardown(test_map_user, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_range, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

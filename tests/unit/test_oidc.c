@@ -204,7 +204,8 @@ test_transport(void **state)
     params(&p, e, "approve");
     p.http.ca_file = e->wrong_ca;
     assert_int_equal(pcl_oidc_discover(&p, &d, why, sizeof(why)),
-                     PCL_ERR_CONNECT);
+                     PCL_ERR_HOSTKEY);
+    assert_non_null(strstr(why, "not trusted"));
     print_message("wrong CA: %s\n", why);
     params(&p, e, "approve");
     p.issuer = "http://127.0.0.1:" PORT;

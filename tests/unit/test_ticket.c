@@ -101,6 +101,21 @@ test_refusals(void **state)
                                        now, &got, why, sizeof(why)),
                      PCL_ERR_CRYPTO);
     free(forged);
+    /* the same MAC spelt another way: the last of its 43 characters with
+     * one of the two bits past the data set */
+    forged = strdup(s);
+    {
+        static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                   "opqrstuvwxyz0123456789-_";
+        char *last = forged + strlen(forged) - 1;
+        size_t v = (size_t)(strchr(b64u, *last) - b64u);
+        assert_int_equal(strlen(strrchr(forged, '.') + 1), 43);
+        *last = b64u[v ^ 1];
+    }
+    assert_int_equal(pcl_ticket_verify(forged, key, sizeof(key), "alice",
+                                       now, &got, why, sizeof(why)),
+                     PCL_ERR_CRYPTO);
+    free(forged);
     /* malformed */
     assert_int_equal(pcl_ticket_verify("v2.abc.def", key, sizeof(key),
                                        "alice", now, &got, why, sizeof(why)),
