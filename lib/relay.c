@@ -608,7 +608,10 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
             p->tap->tick(p->tap->ctx, now_ms()) < 0) {
             end(r, PCL_RELAY_END_TAP);
         }
-        if (p->keepalive_interval > 0 &&
+        /* Nothing more is asked of a session that has ended or that
+         * libssh already found lost. */
+        if (!r->done && p->keepalive_interval > 0 &&
+            ssh_is_connected(r->session) &&
             now_ms() >= last_keepalive + p->keepalive_interval * 1000ULL) {
             uint64_t silent = target_silent_ms(ssh_get_fd(r->session));
 
