@@ -127,6 +127,17 @@ echo "Recording of step 2b, secret masked:"
 grep -v '^{' "$REC2B" | sed 's/^/    /'
 echo "Replayed with the stock asciinema player (asciinema cat):"
 LC_ALL=C.UTF-8 script -qec "asciinema cat '$REC2'" /dev/null </dev/null | sed 's/^/    /'
+echo "The security team's tool: the seal checked, then the session played (portcullis-replay):"
+REPLAY=$top_builddir/replay/portcullis-replay
+"$REPLAY" verify -f "$SCRATCH/etc/portcullis.conf" "$REC2" | sed 's/^/    /'
+{ "$REPLAY" -f "$SCRATCH/etc/portcullis.conf" -s 8 "$REC2" </dev/null; echo; } |
+    sed '/^$/d; s/^/    /'
+echo "An edited copy is caught (the seal no longer matches) and not played:"
+cp "$REC2" "$SCRATCH/edited.cast"
+cp "$REC2.seal" "$SCRATCH/edited.cast.seal"
+sed -i 's/hello from/HELLO FROM/' "$SCRATCH/edited.cast"
+"$REPLAY" -f "$SCRATCH/etc/portcullis.conf" "$SCRATCH/edited.cast" </dev/null 2>&1 |
+    sed "s|$SCRATCH/||; s/^/    /"
 
 say "8. Signing in with the company's IdP: OIDC device flow (RFC 8628), pam_portcullis"
 # shellcheck source=../tests/idp/idp.sh
