@@ -840,7 +840,10 @@ cmd_export(struct ctx *c, int argc, char **argv)
                       0640);
         out = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (out == NULL) {
-            fatal("%s: %s", out_path, strerror(errno));
+            int e = errno;
+
+            free(path);
+            fatal("%s: %s", out_path, strerror(e));
         }
     }
     if (kind == 'T') {
