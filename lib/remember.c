@@ -105,16 +105,15 @@ pcl_remember_put(struct pcl_remember *r, const struct pcl_ticket *t,
                  time_t until)
 {
     sqlite3_stmt *st = NULL;
-    char groups[PCL_TICKET_MAX_GROUPS * 66] = "";
-    size_t i;
+    char groups[PCL_TICKET_GROUPS_MAX];
     int rc = PCL_ERR_IO;
 
     if (t->fp[0] == '\0' || t->user[0] == '\0') {
         return PCL_ERR_INVAL;
     }
-    for (i = 0; i < t->ngroups; i++) {
-        strcat(groups, t->groups[i]);
-        strcat(groups, "\n");
+    if (pcl_ticket_join_groups(t, "\n", true, groups, sizeof(groups)) !=
+        PCL_OK) {
+        return PCL_ERR_TOOBIG;
     }
     if (sqlite3_prepare_v2(r->db,
                            "INSERT OR REPLACE INTO remember (user, fp, sub, "

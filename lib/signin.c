@@ -75,16 +75,11 @@ static void
 audit_login(struct run *r, const char *result, const char *method,
             const char *reason, const struct pcl_ticket *t)
 {
-    char groups[PCL_TICKET_MAX_GROUPS * 66] = "";
-    size_t i;
+    char groups[PCL_TICKET_GROUPS_MAX] = "";
 
+    /* Cannot overflow: the buffer holds every group a ticket may carry. */
     if (t != NULL) {
-        for (i = 0; i < t->ngroups; i++) {
-            if (i > 0) {
-                strcat(groups, ",");
-            }
-            strcat(groups, t->groups[i]);
-        }
+        (void)pcl_ticket_join_groups(t, ",", false, groups, sizeof(groups));
     }
     {
         const struct pcl_audit_field f[] = {

@@ -337,3 +337,28 @@ pcl_ticket_fingerprint(const char *auth_info, char *fp, size_t fplen)
     free(blob);
     return PCL_ERR_NOTFOUND;
 }
+
+int
+pcl_ticket_join_groups(const struct pcl_ticket *t, const char *sep,
+                       bool after, char *out, size_t outlen)
+{
+    size_t len = 0;
+    size_t i;
+
+    if (outlen == 0) {
+        return PCL_ERR_TOOBIG;
+    }
+    out[0] = '\0';
+    for (i = 0; i < t->ngroups; i++) {
+        int n = snprintf(out + len, outlen - len, "%s%s%s",
+                         !after && i > 0 ? sep : "", t->groups[i],
+                         after ? sep : "");
+
+        if (n < 0 || (size_t)n >= outlen - len) {
+            out[len] = '\0';
+            return PCL_ERR_TOOBIG;
+        }
+        len += (size_t)n;
+    }
+    return PCL_OK;
+}

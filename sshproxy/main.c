@@ -90,7 +90,7 @@ struct proxy {
     struct jit jit;                /* just-in-time approval (jit.c) */
     struct pcl_ticket ticket;      /* from pam_portcullis, when has_ticket */
     bool has_ticket;
-    char idp_groups[PCL_TICKET_MAX_GROUPS * 66];
+    char idp_groups[PCL_TICKET_GROUPS_MAX];
 };
 
 static void __attribute__((noreturn))
@@ -415,11 +415,10 @@ check_ticket(struct proxy *px)
             fatal(EXIT_SOFTWARE, "out of memory");
         }
         px->ngroups++;
-        if (i > 0) {
-            strcat(px->idp_groups, ",");
-        }
-        strcat(px->idp_groups, px->ticket.groups[i]);
     }
+    /* Cannot overflow: sized for every group a ticket may carry. */
+    (void)pcl_ticket_join_groups(&px->ticket, ",", false, px->idp_groups,
+                                 sizeof(px->idp_groups));
     px->id.ngroups = px->ngroups;
     px->has_ticket = true;
     info("identity ticket of %s: sub %.100s, %zu IdP groups, %s", px->user,

@@ -6,6 +6,7 @@
 #ifndef PCL_TICKET_H
 #define PCL_TICKET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -72,5 +73,18 @@ int pcl_ticket_check(const char *key_path, const char *encoded,
  * bytes). Returns 0, or PCL_ERR_NOTFOUND when no public key was used.
  */
 int pcl_ticket_fingerprint(const char *auth_info, char *fp, size_t fplen);
+
+/* Bytes a joined group list may need: every group (64 bytes at most) and
+ * its separator, and the NUL. */
+#define PCL_TICKET_GROUPS_MAX (PCL_TICKET_MAX_GROUPS * 66)
+
+/*
+ * Writes t's groups into out (outlen bytes), each followed by sep when
+ * after is true, else separated by sep ("a,b" or "a\nb\n"). Always
+ * NUL-terminates. Returns 0, or PCL_ERR_TOOBIG when out is too small
+ * (out then holds what fitted, cut at a group boundary).
+ */
+int pcl_ticket_join_groups(const struct pcl_ticket *t, const char *sep,
+                           bool after, char *out, size_t outlen);
 
 #endif /* PCL_TICKET_H */
