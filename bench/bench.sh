@@ -31,6 +31,9 @@
 #   BENCH_KEY_GAP_MS     pause between keystrokes      (5)
 #   BENCH_PORT           first of 3 loopback ports     (22240)
 #   BENCH_ONLY           phases to run, of setup,bulk,latency,rss (all)
+#   BENCH_PATHS          paths to measure, of a b c (all); for profiling
+#   BENCH_BULK           bulk cells to run, of zero_nopty zero_pty
+#                        rand_nopty rand_pty text_nopty text_pty (all)
 #   BENCH_RUN_TIMEOUT    seconds before one bulk run counts as stalled (120)
 #   PCL_KEEP=1           keep the scratch dir (logs)
 #   PCL_PROXY=FILE       bench another build of the proxy (tests/lib.sh)
@@ -75,7 +78,7 @@ TARGET_KEX=curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256
 TARGET_CIPHERS=chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com
 TARGET_MACS=hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com
 
-PATHS=(a b c)
+read -r -a PATHS <<< "${BENCH_PATHS:-a b c}"
 declare -A PNAME=([a]="(a) direct" [b]="(b) naive FC" [c]="(c) portcullis")
 # The bastion-side process that relays a session of (b) and (c).
 declare -A RELAY_NAME=([b]=ssh [c]=portcullis)
@@ -86,6 +89,14 @@ BENCH_PIDS=()      # background processes we started and not yet reaped
 phase() {
     case ",${BENCH_ONLY:-setup,bulk,latency,rss}," in
     *",$1,"*) return 0 ;;
+    esac
+    return 1
+}
+
+# cell NAME: true when BENCH_BULK (default: every bulk cell) names it.
+cell() {
+    case " ${BENCH_BULK:-zero_nopty zero_pty rand_nopty rand_pty text_nopty text_pty} " in
+    *" $1 "*) return 0 ;;
     esac
     return 1
 }
@@ -385,14 +396,14 @@ say "bulk throughput target->user, best of ${BENCH_REPEAT}, MiB/s from first byt
 for rep in $(seq 1 "$BENCH_REPEAT"); do
     # a b c, then c b a: neither bastion always runs right after the other.
     order=("${PATHS[@]}")
-    [ $((rep % 2)) = 0 ] && order=(c b a)
+    [ $((rep % 2)) = 0 ] && order=($(printf '%s\n' "${PATHS[@]}" | sort -r))
     for p in "${order[@]}"; do
-        bulk zero_nopty "$p" 0 "$ZERO_CMD" "$ZERO_BYTES" "$ZERO_HASH"
-        bulk zero_pty "$p" 1 "$ZERO_CMD" "$ZERO_BYTES" -
-        bulk rand_nopty "$p" 0 "$RAND_CMD" "$RAND_BYTES" "$RAND_HASH"
-        bulk rand_pty "$p" 1 "$RAND_CMD" "$RAND_PTY_BYTES" -
-        bulk text_nopty "$p" 0 "$TEXT_CMD" "$TEXT_BYTES" "$TEXT_HASH"
-        bulk text_pty "$p" 1 "$TEXT_CMD" "$TEXT_PTY_BYTES" -
+        cell zero_nopty && bulk zero_nopty "$p" 0 "$ZERO_CMD" "$ZERO_BYTES" "$ZERO_HASH"
+        cell zero_pty && bulk zero_pty "$p" 1 "$ZERO_CMD" "$ZERO_BYTES" -
+        cell rand_nopty && bulk rand_nopty "$p" 0 "$RAND_CMD" "$RAND_BYTES" "$RAND_HASH"
+        cell rand_pty && bulk rand_pty "$p" 1 "$RAND_CMD" "$RAND_PTY_BYTES" -
+        cell text_nopty && bulk text_nopty "$p" 0 "$TEXT_CMD" "$TEXT_BYTES" "$TEXT_HASH"
+        cell text_pty && bulk text_pty "$p" 1 "$TEXT_CMD" "$TEXT_PTY_BYTES" -
     done
 done
 }
@@ -426,7 +437,7 @@ EOF
 chmod 0755 "$SCRATCH/bin/stall-hook"
 for round in $(seq 1 "$BENCH_KEY_ROUNDS"); do
     order=("${PATHS[@]}")
-    [ $((round % 2)) = 0 ] && order=(c b a)
+    [ $((round % 2)) = 0 ] && order=($(printf '%s\n' "${PATHS[@]}" | sort -r))
     for p in "${order[@]}"; do
         path_argv "$p"
         hook="$SCRATCH/bin/stall-hook $UID_A ${RELAY_NAME[$p]:-sshd} $SCRATCH/stall.$p.$round"
