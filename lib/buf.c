@@ -92,6 +92,29 @@ compact(struct pcl_buf *b)
     b->off = 0;
 }
 
+size_t
+pcl_buf_tail_room(struct pcl_buf *b)
+{
+    if (b->off >= b->max / 2) {
+        compact(b);
+    }
+    return b->max - b->off - b->len;
+}
+
+uint8_t *
+pcl_buf_tail(struct pcl_buf *b)
+{
+    return b->data + b->off + b->len;
+}
+
+void
+pcl_buf_commit(struct pcl_buf *b, size_t len)
+{
+    size_t tail = b->max - b->off - b->len;
+
+    b->len += len < tail ? len : tail;
+}
+
 int
 pcl_buf_put(struct pcl_buf *b, const void *data, size_t len)
 {

@@ -198,13 +198,14 @@ live(const struct relay *r)
     return r->p->tap != NULL && r->p->tap->accept != NULL;
 }
 
-/* Bytes of one output stream we may read now: the buffer's room, or what
- * a live tap can take without overflowing it. */
+/* Bytes of one output stream we may read now: the buffer's room after
+ * what it holds (moving nothing, see pcl_buf_tail_room), or what a live
+ * tap can take without overflowing that. */
 static size_t
 out_room(struct relay *r, int is_stderr)
 {
     struct pcl_buf *b = is_stderr ? r->to_err : r->to_out;
-    size_t room = pcl_buf_room(b);
+    size_t room = pcl_buf_tail_room(b);
 
     if (live(r)) {
         room = r->p->tap->accept(r->p->tap->ctx,
@@ -263,6 +264,7 @@ pull(struct relay *r, int is_stderr)
     struct pcl_buf *b = is_stderr ? r->to_err : r->to_out;
     enum pcl_relay_stream s = is_stderr ? PCL_RELAY_STDERR : PCL_RELAY_STDOUT;
     size_t room;
+    uint8_t *dst;
     int n;
 
     while (!r->done && !r->remote_eof[is_stderr]) {
@@ -270,7 +272,10 @@ pull(struct relay *r, int is_stderr)
         if (room == 0) {
             return;
         }
-        n = ssh_channel_read_nonblocking(r->channel, r->chunk,
+        /* Without a live tap the bytes go straight into the user's
+         * buffer (room is its tail room), with one the tap decides. */
+        dst = live(r) ? r->chunk : pcl_buf_tail(b);
+        n = ssh_channel_read_nonblocking(r->channel, dst,
                                          room < CHUNK ? (uint32_t)room
                                                       : CHUNK,
                                          is_stderr);
@@ -290,12 +295,14 @@ pull(struct relay *r, int is_stderr)
             end(r, PCL_RELAY_END_ERROR);
             return;
         }
-        if (tap_data(r, s, r->chunk, (size_t)n) < 0) {
+        /* Recorded first: what the recording refused never reaches the
+         * user (it stays outside the held bytes, wiped with the buffer). */
+        if (tap_data(r, s, dst, (size_t)n) < 0) {
             end(r, PCL_RELAY_END_TAP);
             return;
         }
         if (!live(r)) {
-            (void)pcl_buf_put(b, r->chunk, (size_t)n);
+            pcl_buf_commit(b, (size_t)n);
         }
         if (is_stderr) {
             r->res->bytes_err += (uint64_t)n;

@@ -43,6 +43,38 @@ test_bounds(void **state)
     pcl_buf_free(NULL);
 }
 
+/* pcl_buf_tail_room: what fits after the held bytes; the held bytes move
+ * to the front only once half the buffer or more was consumed. */
+static void
+test_tail_room(void **state)
+{
+    struct pcl_buf *b = NULL;
+    uint8_t data[8] = "abcdefgh";
+    const uint8_t *first;
+
+    (void)state;
+    assert_int_equal(pcl_buf_new(8, &b), PCL_OK);
+    assert_int_equal(pcl_buf_tail_room(b), 8);
+    assert_int_equal(pcl_buf_put(b, data, 8), PCL_OK);
+    assert_int_equal(pcl_buf_tail_room(b), 0);
+    first = pcl_buf_ptr(b);
+    /* A quarter consumed: room exists, but not after the tail, and
+     * nothing moves. */
+    pcl_buf_consume(b, 2);
+    assert_int_equal(pcl_buf_room(b), 2);
+    assert_int_equal(pcl_buf_tail_room(b), 0);
+    assert_ptr_equal(pcl_buf_ptr(b), first + 2);
+    /* Half consumed: the held bytes move to the front once. */
+    pcl_buf_consume(b, 2);
+    assert_int_equal(pcl_buf_tail_room(b), 4);
+    assert_ptr_equal(pcl_buf_ptr(b), first);
+    assert_memory_equal(pcl_buf_ptr(b), "efgh", 4);
+    assert_int_equal(pcl_buf_put(b, data, 4), PCL_OK);
+    assert_memory_equal(pcl_buf_ptr(b), "efghabcd", 8);
+    assert_int_equal(pcl_buf_tail_room(b), 0);
+    pcl_buf_free(b);
+}
+
 static void
 test_fd_io(void **state)
 {
@@ -73,6 +105,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_tail_room),
         cmocka_unit_test(test_fd_io),
     };
 
