@@ -3,20 +3,29 @@
 # bench/bench.sh -- `make bench`: what the bastion costs, side by side.
 #
 # A benchmark, not a test: it prints figures and fails only when a run did
-# not succeed (an ssh that failed, bytes lost or changed).  Three paths to
+# not succeed (an ssh that failed, bytes lost or changed).  Four paths to
 # the same target sshd on loopback, built by tests/lib.sh:
 #   (a) direct  ssh to the target sshd (the vaulted key, root's client);
 #   (b) naive   a second bastion sshd whose ForceCommand is a small shell
 #               script that execs the OpenSSH client to the target with the
 #               same key and algorithms (bench/naive-forcecommand.sh);
-#   (c) portcullis, the bastion of tests/lib.sh (installed setgid).
+#   (c) portcullis, the bastion of tests/lib.sh (installed setgid): every
+#               session recorded and masked;
+#   (d) unrecorded  a third bastion sshd whose ForceCommand is
+#               bench/portcullis-unrecorded (built by `make bench`, never
+#               installed), installed like (c) as $SCRATCH/bin/pcl-norec,
+#               with the same configuration, policy and target: the same
+#               proxy but its relay runs with no tap (PCL_BENCH_UNRECORDED
+#               in sshproxy/main.c), so nothing is recorded or masked beyond
+#               the recording's header and seal.  (c)/(d) is what recording
+#               and masking cost.
 # Measured: bulk throughput target->user (zeros and random bytes, with and
 # without a PTY), session setup time (median of `ssh ... true`), keystroke
 # echo latency through a PTY (bench/latency.py) and the RSS of the
-# bastion-side process of an idle session (portcullis for (c), the naive
-# ForceCommand's ssh client for (b)); for the bulk runs also the CPU time of
-# that process (bench/cpuwatch.py).  bench/sink.c counts, times and
-# checksums what arrives.
+# bastion-side process of an idle session (portcullis for (c), pcl-norec
+# for (d), the naive ForceCommand's ssh client for (b)); for the bulk runs
+# also the CPU time of that process (bench/cpuwatch.py).  bench/sink.c
+# counts, times and checksums what arrives.
 #
 # Knobs (environment):
 #   BENCH_QUICK=1        smoke run: 64 MiB zeros, 16 MiB random, fewer samples
@@ -29,14 +38,17 @@
 #   BENCH_KEYS           keystrokes per path           (1000; quick 60)
 #   BENCH_KEY_ROUNDS     sessions they are spread over (5; quick 1)
 #   BENCH_KEY_GAP_MS     pause between keystrokes      (5)
-#   BENCH_PORT           first of 3 loopback ports     (22240)
+#   BENCH_PORT           first of 4 loopback ports     (22240): bastion,
+#                        target, naive bastion, unrecorded bastion
 #   BENCH_ONLY           phases to run, of setup,bulk,latency,rss (all)
-#   BENCH_PATHS          paths to measure, of a b c (all); for profiling
+#   BENCH_PATHS          paths to measure, of a b c d (all); for profiling
 #   BENCH_BULK           bulk cells to run, of zero_nopty zero_pty
 #                        rand_nopty rand_pty text_nopty text_pty (all)
 #   BENCH_RUN_TIMEOUT    seconds before one bulk run counts as stalled (120)
 #   PCL_KEEP=1           keep the scratch dir (logs)
 #   PCL_PROXY=FILE       bench another build of the proxy (tests/lib.sh)
+#   PCL_PROXY_UNRECORDED=FILE  the proxy of (d)
+#                        ($top_builddir/bench/portcullis-unrecorded)
 # Needs root, sshd, ssh, python3 and a C compiler (bench/sink.c is built
 # into the scratch dir).  Everything it creates (users, sshd, files) is
 # removed on exit, however it exits, by the cleanup of tests/lib.sh.
@@ -72,16 +84,22 @@ KEY_WARMUP=20
 BASTION_P=$BENCH_PORT
 TARGET_P=$((BENCH_PORT + 1))
 NAIVE_PORT=$((BENCH_PORT + 2))
+NOREC_PORT=$((BENCH_PORT + 3))
+: "${PCL_PROXY_UNRECORDED:=$top_builddir/bench/portcullis-unrecorded}"
 # Algorithms of the target leg, the same for (b) as pcl_policy_begin gives
 # (c); the user->bastion leg is OpenSSH to OpenSSH in both.
 TARGET_KEX=curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256
 TARGET_CIPHERS=chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.com
 TARGET_MACS=hmac-sha2-256-etm@openssh.com,hmac-sha2-512-etm@openssh.com
 
-read -r -a PATHS <<< "${BENCH_PATHS:-a b c}"
-declare -A PNAME=([a]="(a) direct" [b]="(b) naive FC" [c]="(c) portcullis")
-# The bastion-side process that relays a session of (b) and (c).
-declare -A RELAY_NAME=([b]=ssh [c]=portcullis)
+read -r -a PATHS <<< "${BENCH_PATHS:-a b c d}"
+declare -A PNAME=([a]="(a) direct" [b]="(b) naive FC" [c]="(c) portcullis"
+    [d]="(d) unrecorded")
+# The bastion-side process that relays a session of (b), (c) and (d).  The
+# name of (d)'s copy is what the kernel keeps of it (comm, 15 bytes at
+# most: "portcullis-unrecorded" would be cut), so that cpuwatch.py and
+# proc_of find it and never (c)'s portcullis.
+declare -A RELAY_NAME=([b]=ssh [c]=portcullis [d]=pcl-norec)
 declare -A R       # results, R[metric,path]
 BENCH_PIDS=()      # background processes we started and not yet reaped
 
@@ -142,6 +160,14 @@ no_user_procs() {
 }
 
 # ------------------------------------------------------------ helpers
+# want P: true when path P is measured (BENCH_PATHS).
+want() {
+    case " ${PATHS[*]} " in
+    *" $1 "*) return 0 ;;
+    esac
+    return 1
+}
+
 # path_argv P: PCL_ARGV = the ssh command line of path P (as USER_A, whose
 # default account on db01 is USER_A too); PREFIX = what goes before the
 # remote command ("" direct, "db01 " through a bastion).
@@ -151,10 +177,13 @@ path_argv() {
         pcl_tssh_argv "$USER_A"
         PREFIX=
         ;;
-    b)
+    b | d)
+        # pcl_bssh_argv with the naive or the unrecorded bastion's port.
+        local port=$NAIVE_PORT
+        [ "$1" = d ] && port=$NOREC_PORT
         PCL_ARGV=(ssh "${PCL_SSH_OPTS[@]}"
             -o UserKnownHostsFile="$SCRATCH/known_hosts"
-            -i "$SCRATCH/client/$USER_A" -p "$NAIVE_PORT" -l "$USER_A"
+            -i "$SCRATCH/client/$USER_A" -p "$port" -l "$USER_A"
             127.0.0.1)
         PREFIX="db01 "
         ;;
@@ -243,6 +272,23 @@ pcl_start_sshd naive "$NAIVE_PORT" "$SCRATCH/bastion_keys" \
 printf '[127.0.0.1]:%s %s\n' "$NAIVE_PORT" \
     "$(pcl_pubkey "$SCRATCH/naive/host_ed25519.pub")" >> "$SCRATCH/known_hosts"
 
+# (d): a third bastion whose ForceCommand is the unrecorded build of the
+# proxy, installed as pcl_install_proxy installs (c)'s (root:group 2755),
+# with (c)'s configuration, policy, audit log, spool and seal key; only
+# its -E log is its own.
+if want d; then
+    [ -f "$PCL_PROXY_UNRECORDED" ] && [ -x "$PCL_PROXY_UNRECORDED" ] ||
+        fatal "(d): $PCL_PROXY_UNRECORDED not built (make bench/portcullis-unrecorded)"
+    install -o root -g "$TEST_GROUP" -m 2755 "$PCL_PROXY_UNRECORDED" \
+        "$SCRATCH/bin/${RELAY_NAME[d]}" || fatal "cannot install $PCL_PROXY_UNRECORDED"
+    : > "$SCRATCH/proxy-norec.log"
+    chmod 0666 "$SCRATCH/proxy-norec.log"
+    pcl_start_sshd norec "$NOREC_PORT" "$SCRATCH/bastion_keys" \
+        "ForceCommand exec $SCRATCH/bin/${RELAY_NAME[d]} -f $SCRATCH/etc/portcullis.conf -E $SCRATCH/proxy-norec.log"
+    printf '[127.0.0.1]:%s %s\n' "$NOREC_PORT" \
+        "$(pcl_pubkey "$SCRATCH/norec/host_ed25519.pub")" >> "$SCRATCH/known_hosts"
+fi
+
 # Bulk data on the target: random bytes in a file (cat'ed), zeros from
 # /dev/zero (head -c); reference sizes and checksums computed here.
 install -d -m 0755 "$SCRATCH/data"
@@ -271,8 +317,10 @@ for p in "${PATHS[@]}"; do
     path_argv "$p"
     out=$(timeout -k 5 60 "${PCL_ARGV[@]}" "${PREFIX}echo ok" < /dev/null 2>&1)
     [ "$out" = ok ] || fatal "${PNAME[$p]}: 'echo ok' gave: $out"
+    # (c)'s session is the last to start so far.
+    [ "$p" = c ] &&
+        CIPHER_C=$(pcl_audit_events 'select(.event=="session-start") | .cipher' -r | tail -n 1)
 done
-CIPHER_C=$(pcl_audit_events 'select(.event=="session-start") | .cipher' -r | tail -n 1)
 
 # ------------------------------------------------------------ setup time
 phase setup && {
@@ -303,7 +351,7 @@ done
 # bulk METRIC P PTY CMD BYTES HASH: one run of CMD on the target through
 # path P into the sink; keeps the best MiB/s of the repeats in R[METRIC,P].
 # Without a PTY the checksum must match HASH; with one, the byte count.
-# For (b) and (c), bench/cpuwatch.py reads the CPU time (user+sys) of the
+# For (b), (c) and (d), bench/cpuwatch.py reads the CPU time (user+sys) of the
 # bastion-side process; the least of the repeats, per GiB, goes in
 # R[cpu_METRIC,P].
 bulk() {
@@ -329,7 +377,7 @@ bulk() {
         reaped "$wpid"
         read -r _ wout < "$SCRATCH/cpu"
     fi
-    [ "$p" = c ] && recording_done "$m" "$bytes"
+    case $p in c | d) recording_done "$m" "$bytes" "$p" ;; esac
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
         fail "${PNAME[$p]} $m: not done after ${BENCH_RUN_TIMEOUT}s (stalled?), ${bytes:-0} bytes so far"
         R[$m,$p]=TIMEOUT
@@ -364,9 +412,10 @@ bulk() {
     fi
 }
 
-# recording_done METRIC BYTES: (c) records every session; the size of the
-# recording of the run just done, per byte relayed, in R[rec_METRIC,c].
-# The recordings are deleted (a GiB of zeros makes several GB of cast).
+# recording_done METRIC BYTES P: (c) records every session, (d) writes its
+# header and seal only; the size of the recording of the run just done, per
+# byte relayed, in R[rec_METRIC,P].  The recordings are deleted (a GiB of
+# zeros makes several GB of cast).
 recording_done() {
     local f size=0 n
     [ -d "$SCRATCH/sessions" ] || return 0
@@ -374,7 +423,7 @@ recording_done() {
         n=$(stat -c %s "$f") && [ "$n" -gt "$size" ] && size=$n
     done
     if [ "$size" -gt 0 ] && is_num "${2:-}" && [ "$2" -gt 0 ]; then
-        R[rec_$1,c]=$(calc "$size / $2" 2)
+        R[rec_$1,$3]=$(calc "$size / $2" 2)
     fi
     find "$SCRATCH/sessions" -path "$SCRATCH/sessions/[0-9]*" -type f \
         \( -name '*.cast' -o -name '*.cast.*' \) -delete
@@ -394,7 +443,7 @@ declare -A BULK_LABEL=(
 phase bulk && {
 say "bulk throughput target->user, best of ${BENCH_REPEAT}, MiB/s from first byte to EOF"
 for rep in $(seq 1 "$BENCH_REPEAT"); do
-    # a b c, then c b a: neither bastion always runs right after the other.
+    # a b c d, then d c b a: no bastion always runs right after another.
     order=("${PATHS[@]}")
     [ $((rep % 2)) = 0 ] && order=($(printf '%s\n' "${PATHS[@]}" | sort -r))
     for p in "${order[@]}"; do
@@ -410,14 +459,14 @@ done
 
 # ------------------------------------------------------------ latency
 # BENCH_KEYS round trips per path, in BENCH_KEY_ROUNDS sessions taken in
-# turn (a b c, c b a, ...) so that a burst of other work on the machine
+# turn (a b c d, d c b a, ...) so that a burst of other work on the machine
 # does not land on one path only; the samples are pooled.
 phase latency && {
 say "keystroke echo latency: ${BENCH_KEYS} single bytes per path in ${BENCH_KEY_ROUNDS} sessions, ${BENCH_KEY_GAP_MS} ms apart"
 per_round=$(( (BENCH_KEYS + BENCH_KEY_ROUNDS - 1) / BENCH_KEY_ROUNDS ))
 for p in "${PATHS[@]}"; do : > "$SCRATCH/lat.$p"; R[lat_stalls,$p]=0; done
 # Run (in the background) when an echo is 2 s late: what the relay process
-# of (b) or (c) is doing then, for the report.
+# of (b), (c) or (d) is doing then, for the report.
 cat > "$SCRATCH/bin/stall-hook" <<'EOF'
 #!/bin/sh
 # stall-hook UID NAME OUT [LOG]
@@ -442,6 +491,7 @@ for round in $(seq 1 "$BENCH_KEY_ROUNDS"); do
         path_argv "$p"
         hook="$SCRATCH/bin/stall-hook $UID_A ${RELAY_NAME[$p]:-sshd} $SCRATCH/stall.$p.$round"
         [ "$p" = c ] && hook="$hook $SCRATCH/proxy.log"
+        [ "$p" = d ] && hook="$hook $SCRATCH/proxy-norec.log"
         out=$(timeout -k 5 600 python3 "$BENCH_DIR/latency.py" \
             --raw "$SCRATCH/lat.$p" --stall-hook "$hook" "$per_round" "$KEY_WARMUP" \
             "$BENCH_KEY_GAP_MS" -- "${PCL_ARGV[@]}" -tt \
@@ -473,8 +523,8 @@ done
 
 # ------------------------------------------------------------ RSS
 # rss P PTY: VmRSS (and RssAnon) of the bastion-side process of an idle
-# session (`sleep`) on path P: the proxy for (c), the ssh client that the
-# naive ForceCommand exec'ed for (b).
+# session (`sleep`) on path P: the proxy for (c) and (d), the ssh client
+# that the naive ForceCommand exec'ed for (b).
 rss() {
     local p=$1 pty=$2 name tflag=-T pid cpid i
     [ "$pty" = 1 ] && tflag=-tt
@@ -518,8 +568,8 @@ declare -A NAIVE_ORPHAN=()
 phase rss && {
 say "RSS of the bastion-side process of an idle session"
 for pty in 0 1; do
-    for p in b c; do
-        rss "$p" "$pty"
+    for p in "${PATHS[@]}"; do
+        [ "$p" = a ] || rss "$p" "$pty"
     done
 done
 }
@@ -541,8 +591,8 @@ verdict() {
     if awk "BEGIN { exit !($1) }"; then echo ok; else echo MISSED; fi
 }
 row() {
-    # row LABEL UNIT A B C AIM
-    printf '%-30s %-6s %12s %12s %14s %8s %8s  %s\n' "$@"
+    # row LABEL UNIT A B C D (a)/(b) (c)/(b) (c)/(d) AIM
+    printf '%-30s %-6s %12s %12s %14s %14s %8s %8s %8s  %s\n' "$@"
 }
 v() { echo "${R[$1,$2]:--}"; }
 
@@ -552,37 +602,44 @@ echo "portcullis bench ($MODE): $(nproc) CPUs, $(ssh -V 2>&1 | cut -d, -f1), lib
 echo "target leg: (c) negotiated ${CIPHER_C:-?}; (b) OpenSSH client offered the same list ($TARGET_CIPHERS)"
 echo "user leg: OpenSSH client -> OpenSSH sshd, default algorithms, on all paths; 127.0.0.1"
 echo "(c) as tests/lib.sh configures it (every session recorded), log-level and recording flush-interval at their defaults"
+echo "(d) (c)'s configuration, policy and target, proxy built with -DPCL_BENCH_UNRECORDED: relay with no tap, nothing"
+echo "    recorded or masked (the recording holds its header and seal); (c)/(d) is what recording and masking cost"
 echo
-printf '%-30s %-6s %12s %12s %14s %8s %8s  %s\n' metric unit "${PNAME[a]}" "${PNAME[b]}" \
-    "${PNAME[c]}" "(a)/(b)" "(c)/(b)" "aim for (c): result"
-printf '%.0s-' $(seq 1 118); echo
+row metric unit "${PNAME[a]}" "${PNAME[b]}" "${PNAME[c]}" "${PNAME[d]}" \
+    "(a)/(b)" "(c)/(b)" "(c)/(d)" "aim for (c): result"
+printf '%.0s-' $(seq 1 148); echo
 for m in "${BULK_METRICS[@]}"; do
-    a=$(v "$m" a) b=$(v "$m" b) c=$(v "$m" c)
+    a=$(v "$m" a) b=$(v "$m" b) c=$(v "$m" c) d=$(v "$m" d)
     aim="-"
     is_num "$b" && is_num "$c" &&
         aim=">= 0.9x (b): $(verdict "$c >= 0.9 * $b")"
-    row "${BULK_LABEL[$m]}" MiB/s "$a" "$b" "$c" "$(ratio "$a" "$b")" "$(ratio "$c" "$b")" "$aim"
-    b=$(v "cpu_$m" b) c=$(v "cpu_$m" c)
-    row "  relay CPU per GiB" s - "$b" "$c" - "$(ratio "$c" "$b")" "-"
-    c=$(v "rec_$m" c)
-    [ "$c" = - ] || row "  recording size / bytes" x - - "$c" - - "-"
+    row "${BULK_LABEL[$m]}" MiB/s "$a" "$b" "$c" "$d" "$(ratio "$a" "$b")" \
+        "$(ratio "$c" "$b")" "$(ratio "$c" "$d")" "$aim"
+    b=$(v "cpu_$m" b) c=$(v "cpu_$m" c) d=$(v "cpu_$m" d)
+    row "  relay CPU per GiB" s - "$b" "$c" "$d" - "$(ratio "$c" "$b")" \
+        "$(ratio "$c" "$d")" "-"
+    c=$(v "rec_$m" c) d=$(v "rec_$m" d)
+    [ "$c" = - ] && [ "$d" = - ] ||
+        row "  recording size / bytes" x - - "$c" "$d" - - - "-"
 done
-a=$(v setup a) b=$(v setup b) c=$(v setup c)
-row "setup 'ssh true' median" ms "$a" "$b" "$c" "$(ratio "$a" "$b")" "$(ratio "$c" "$b")" "-"
+a=$(v setup a) b=$(v setup b) c=$(v setup c) d=$(v setup d)
+row "setup 'ssh true' median" ms "$a" "$b" "$c" "$d" "$(ratio "$a" "$b")" \
+    "$(ratio "$c" "$b")" "$(ratio "$c" "$d")" "-"
 for q in p50 p90 p99 max stalls; do
-    a=$(v "lat_$q" a) b=$(v "lat_$q" b) c=$(v "lat_$q" c)
+    a=$(v "lat_$q" a) b=$(v "lat_$q" b) c=$(v "lat_$q" c) d=$(v "lat_$q" d)
     aim="-"
     if [ "$q" = p99 ] && is_num "$b" && is_num "$c"; then
         aim="<= (b) + 1 ms [(c)-(b) = $(calc "$c - $b" 3) ms]: $(verdict "$c <= $b + 1")"
     fi
     unit=ms
     [ "$q" = stalls ] && unit='>2s'
-    row "keystroke echo $q" "$unit" "$a" "$b" "$c" "$(ratio "$a" "$b")" "$(ratio "$c" "$b")" "$aim"
+    row "keystroke echo $q" "$unit" "$a" "$b" "$c" "$d" "$(ratio "$a" "$b")" \
+        "$(ratio "$c" "$b")" "$(ratio "$c" "$d")" "$aim"
 done
 for pty in 0 1; do
     lbl="idle session, no PTY"
     [ "$pty" = 1 ] && lbl="idle session, PTY"
-    b=$(v "rss_$pty" b) c=$(v "rss_$pty" c)
+    b=$(v "rss_$pty" b) c=$(v "rss_$pty" c) d=$(v "rss_$pty" d)
     aim="-"
     if is_num "$b" && is_num "$c"; then
         aim="<= (b): $(verdict "$c <= $b")"
@@ -590,21 +647,22 @@ for pty in 0 1; do
         [ "$(verdict "$c <= $b * 1.01")" = ok ] && [ "$(verdict "$c <= $b")" != ok ] &&
             aim="<= (b): MISSED by $((c - b)) kB (<1%, run-to-run noise)"
     fi
-    row "VmRSS $lbl" kB - "$b" "$c" - "$(ratio "$c" "$b")" "$aim"
-    b=$(v "anon_$pty" b) c=$(v "anon_$pty" c)
-    row "  of which RssAnon" kB - "$b" "$c" - "$(ratio "$c" "$b")" "-"
-    b=$(v "pss_$pty" b) c=$(v "pss_$pty" c)
-    row "  Pss (shared pages split)" kB - "$b" "$c" - "$(ratio "$c" "$b")" "-"
+    row "VmRSS $lbl" kB - "$b" "$c" "$d" - "$(ratio "$c" "$b")" "$(ratio "$c" "$d")" "$aim"
+    b=$(v "anon_$pty" b) c=$(v "anon_$pty" c) d=$(v "anon_$pty" d)
+    row "  of which RssAnon" kB - "$b" "$c" "$d" - "$(ratio "$c" "$b")" "$(ratio "$c" "$d")" "-"
+    b=$(v "pss_$pty" b) c=$(v "pss_$pty" c) d=$(v "pss_$pty" d)
+    row "  Pss (shared pages split)" kB - "$b" "$c" "$d" - "$(ratio "$c" "$b")" "$(ratio "$c" "$d")" "-"
 done
 echo
 echo "bulk: best of $BENCH_REPEAT, bytes/(first byte..EOF) at the client; relay CPU = user+sys of (b)'s ssh client /"
-echo "(c)'s proxy, least of the repeats, scaled to 1 GiB; no-PTY runs checked by checksum, PTY runs"
+echo "(c)'s and (d)'s proxy, least of the repeats, scaled to 1 GiB; no-PTY runs checked by checksum, PTY runs"
 echo "by byte count (random through a pty: +1 byte per \\n, ONLCR). setup: median of $BENCH_SETUPS. keystrokes:"
-echo "${R[lat_n,c]:-?} round trips per path (${BENCH_KEY_ROUNDS} sessions, each after $KEY_WARMUP warm-up) of one byte to a remote"
+echo "${R[lat_n,${PATHS[0]}]:-?} round trips per path (${BENCH_KEY_ROUNDS} sessions, each after $KEY_WARMUP warm-up) of one byte to a remote"
 echo "'stty raw -echo; cat', ${BENCH_KEY_GAP_MS} ms apart; p99 is nearest-rank."
-echo "RSS: (b) the naive ForceCommand's ssh client, (c) the portcullis process, 1 s into a 'sleep' session;"
-echo "VmRSS is mostly shared libraries (libcrypto): RssAnon is the process's own memory. Relay CPU includes"
-echo "the process's session setup (key exchange...), which weighs on small (BENCH_QUICK) runs only."
+echo "RSS: (b) the naive ForceCommand's ssh client, (c) the portcullis process, (d) the pcl-norec process,"
+echo "1 s into a 'sleep' session; VmRSS is mostly shared libraries (libcrypto): RssAnon is the process's own"
+echo "memory. Relay CPU includes the process's session setup (key exchange...), which weighs on small"
+echo "(BENCH_QUICK) runs only."
 for pty in 0 1; do
     [ -n "${NAIVE_ORPHAN[$pty]:-}" ] &&
         echo "note: (b)'s ssh client (pty=$pty) outlived the user's disconnection (killed by the bench)."
