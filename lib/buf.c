@@ -3,6 +3,7 @@
 
 #include "portcullis/buf.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,7 @@ pcl_buf_commit(struct pcl_buf *b, size_t len)
 {
     size_t tail = b->max - b->off - b->len;
 
+    assert(len <= tail);
     b->len += len < tail ? len : tail;
 }
 

@@ -31,6 +31,10 @@
 /* Events are written once this many bytes are buffered, whatever the
  * flush interval. */
 #define OUT_HIGH 65536
+/* Every this many bytes written, the kernel is asked to start writing
+ * them to disk (sync_file_range), so that the fsync at the end of a
+ * session waits for the last few MiB, not the whole recording. */
+#define WRITEBACK_EVERY (8U * 1024 * 1024)
 /* Escaped data can be six times its size (\u0000), plus framing. */
 #define LINE_MAX_BYTES (PCL_CAST_EVENT_MAX * 6 + 128)
 
@@ -56,6 +60,8 @@ struct pcl_cast {
     uint64_t first_pending_ms;  /* when the oldest unwritten event came */
     unsigned flush_interval_ms;
     bool failed;
+    size_t unsynced;            /* bytes written since the last writeback */
+    bool writeback;             /* sync_file_range works on this file */
     EVP_MD_CTX *md;
     uint8_t chain[32];
     uint64_t lines;
@@ -118,6 +124,37 @@ write_all(int fd, const char *buf, size_t len)
     return PCL_OK;
 }
 
+/*
+ * Counts n bytes written to the recording; past WRITEBACK_EVERY, starts
+ * their write-out to disk without waiting for it. An I/O error reported
+ * here is a failed recording; a file system that cannot do it (EINVAL,
+ * ENOSYS, ESPIPE) is left to the fsync at the end.
+ */
+static int
+written(struct pcl_cast *c, size_t n)
+{
+    c->unsynced += n;
+    if (!c->writeback || c->unsynced < WRITEBACK_EVERY) {
+        return PCL_OK;
+    }
+    c->unsynced = 0;
+#ifdef HAVE_SYNC_FILE_RANGE
+    /* Offset 0, length 0: every dirty page of the file, those already
+     * under write-out skipped. */
+    if (sync_file_range(c->fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0) {
+        if (errno == EINVAL || errno == ENOSYS || errno == ESPIPE) {
+            c->writeback = false;
+            return PCL_OK;
+        }
+        c->failed = true;
+        return PCL_ERR_IO;
+    }
+#else
+    c->writeback = false;
+#endif
+    return PCL_OK;
+}
+
 int
 pcl_cast_flush(struct pcl_cast *c, bool sync)
 {
@@ -127,6 +164,9 @@ pcl_cast_flush(struct pcl_cast *c, bool sync)
     if (c->out_len > 0) {
         if (write_all(c->fd, c->out, c->out_len) != PCL_OK) {
             c->failed = true;
+            return PCL_ERR_IO;
+        }
+        if (written(c, c->out_len) != PCL_OK) {
             return PCL_ERR_IO;
         }
         c->out_len = 0;
@@ -160,7 +200,7 @@ put_line(struct pcl_cast *c, const char *line, size_t len)
                 c->failed = true;
                 return PCL_ERR_IO;
             }
-            return PCL_OK;
+            return written(c, len);
         }
     }
     if (c->out_len == 0) {
@@ -902,6 +942,9 @@ cast_free(struct pcl_cast *c)
         explicit_bzero(c->scratch, c->scratch_cap);
     }
     free(c->scratch);
+    if (c->out != NULL) {
+        explicit_bzero(c->out, c->out_cap);
+    }
     free(c->out);
     free(c->path);
     EVP_MD_CTX_free(c->md);
@@ -928,6 +971,7 @@ pcl_cast_open(const struct pcl_cast_params *p, struct pcl_cast **out,
     }
     c->fd = -1;
     c->seal_fd = -1;
+    c->writeback = true;
     c->format = p->format;
     c->separate_streams = p->separate_streams;
     c->cur_stream = 1;

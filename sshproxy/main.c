@@ -658,6 +658,45 @@ die_of_signal(int signo)
     _exit(128 + signo);
 }
 
+/*
+ * The session's output is all delivered and nothing more will be said to
+ * the user: /dev/null replaces the user's stdin, stdout and stderr (the
+ * terminal with a PTY), so that sshd sends the channel's EOF now rather
+ * than after the recording's fsync and seal (a client that acts on EOF
+ * need not wait for them; the OpenSSH client ends its output only when it
+ * exits). sshd still reports the exit status only when we exit, after
+ * the seal. A hangup from now on (sshd closing the
+ * terminal, the user leaving) no longer ends the process: the seal is
+ * finished. Nothing else changes when /dev/null cannot be opened.
+ */
+static void
+release_user_fds(void)
+{
+    struct sigaction sa;
+    int fd;
+    int i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGHUP, &sa, NULL);
+    (void)sigaction(SIGPIPE, &sa, NULL);
+    (void)fflush(stdout);
+    (void)fflush(stderr);
+    fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    for (i = 0; i <= 2; i++) {
+        if (fd != i) {
+            (void)dup2(fd, i);
+        }
+    }
+    if (fd > 2) {
+        close(fd);
+    }
+}
+
 static long
 elapsed_ms(const struct timespec *start)
 {
@@ -1197,6 +1236,9 @@ run_session(struct proxy *px, const struct pcl_decision *d,
         emit(px, "grant-end", target, d->account, command, f, 2);
     }
     jit_watch_free(watch);
+    if (res.end == PCL_RELAY_END_REMOTE && grant_end == NULL) {
+        release_user_fds();
+    }
     close_recording(px, d, command, rec, &res);
 
     {

@@ -26,8 +26,8 @@ size_t pcl_buf_len(const struct pcl_buf *b);
 size_t pcl_buf_room(const struct pcl_buf *b);
 
 /*
- * Bytes that can be appended now without moving held data: the free space
- * after the held bytes, at most pcl_buf_room(). When the consumed space at
+ * Bytes that can be appended now at pcl_buf_tail(): the free space after
+ * the held bytes, at most pcl_buf_room(). When the consumed space at
  * the front is half the buffer or more, the held bytes are first moved to
  * the front: a writer that appends only what this allows moves each byte
  * at most once per max/2 bytes consumed, even toward a reader that drains
@@ -40,13 +40,14 @@ size_t pcl_buf_tail_room(struct pcl_buf *b);
  * The free space after the held bytes, where at most pcl_buf_tail_room()
  * bytes may be written in place (valid until the next call on b);
  * pcl_buf_commit then adds the len bytes written there to the held ones
- * (len is capped at that room). Saves a copy when a producer can write
+ * (len must not exceed that room: checked by assert). Saves a copy when a producer can write
  * into a buffer of ours (the relay's reads from libssh).
  */
 uint8_t *pcl_buf_tail(struct pcl_buf *b);
 void pcl_buf_commit(struct pcl_buf *b, size_t len);
 
-/* Pointer to the first held byte (valid until the next put/read call). */
+/* Pointer to the first held byte (valid until the next put, read or
+ * tail_room call: those may move the held bytes). */
 const uint8_t *pcl_buf_ptr(const struct pcl_buf *b);
 
 /* Appends len bytes; returns 0 or PCL_ERR_TOOBIG when they do not fit. */

@@ -75,6 +75,36 @@ test_tail_room(void **state)
     pcl_buf_free(b);
 }
 
+/* Bytes written at the tail but not committed (the relay's read that the
+ * recording refused) are never held, read or written out. */
+static void
+test_uncommitted_tail(void **state)
+{
+    struct pcl_buf *b = NULL;
+    int p[2];
+    char out[16];
+
+    (void)state;
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(pcl_buf_new(8, &b), PCL_OK);
+    assert_int_equal(pcl_buf_put(b, "ab", 2), PCL_OK);
+    assert_int_equal(pcl_buf_tail_room(b), 6);
+    memcpy(pcl_buf_tail(b), "SECRET", 6);
+    assert_int_equal(pcl_buf_len(b), 2);
+    assert_int_equal(pcl_buf_write_fd(b, p[1]), 2);
+    assert_int_equal(pcl_buf_len(b), 0);
+    close(p[1]);
+    assert_int_equal(read(p[0], out, sizeof(out)), 2);
+    assert_memory_equal(out, "ab", 2);
+    close(p[0]);
+    /* Committed, they are held like put bytes. */
+    memcpy(pcl_buf_tail(b), "xyz", 3);
+    pcl_buf_commit(b, 3);
+    assert_int_equal(pcl_buf_len(b), 3);
+    assert_memory_equal(pcl_buf_ptr(b), "xyz", 3);
+    pcl_buf_free(b);
+}
+
 static void
 test_fd_io(void **state)
 {
@@ -106,6 +136,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_tail_room),
+        cmocka_unit_test(test_uncommitted_tail),
         cmocka_unit_test(test_fd_io),
     };
 

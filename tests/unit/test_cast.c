@@ -412,6 +412,66 @@ test_escape_reference(void **state)
     escape_reference_run(*state, true);
 }
 
+/* Every byte value at every position of every length up to 40, each case
+ * its own write: the 16- and 8-byte paths meet each kind of byte at each
+ * offset of a block and at the very end of the data. */
+static void
+test_escape_every_byte(void **state)
+{
+    struct fixture *f = *state;
+    enum { MAXLEN = 40 };
+    size_t total = 256 * (MAXLEN * (MAXLEN + 1) * (2 * MAXLEN + 1) / 6);
+    uint8_t *in = malloc(total);
+    uint8_t *want = malloc(3 * total);
+    struct pcl_cast *c;
+    size_t n = 0;
+    size_t wn;
+    size_t nev;
+    char *data;
+    unsigned b;
+    size_t len;
+    size_t k;
+
+    assert_non_null(in);
+    assert_non_null(want);
+    unlink(f->path);
+    c = open_cast(f->path, PCL_CAST_V2, false, false);
+    for (b = 0; b < 256; b++) {
+        for (len = 1; len <= MAXLEN; len++) {
+            for (k = 0; k < len; k++) {
+                memset(in + n, 'a', len);
+                in[n + k] = (uint8_t)b;
+                assert_int_equal(pcl_cast_output(c, 1, in + n, len, n),
+                                 PCL_OK);
+                n += len;
+            }
+        }
+    }
+    assert_int_equal(n, total);
+    assert_int_equal(pcl_cast_close(c), PCL_OK);
+    /* Strict JSON (RFC 8259 section 7): no raw control character, which
+     * a lenient parser would let through. */
+    {
+        FILE *fp = fopen(f->path, "rb");
+        int ch;
+
+        assert_non_null(fp);
+        while ((ch = getc(fp)) != EOF) {
+            if (ch < 0x20 && ch != '\n') {
+                fail_msg("raw control byte 0x%02x in the recording", ch);
+            }
+        }
+        fclose(fp);
+    }
+    wn = reference_text(in, n, want);
+    data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
+    assert_int_equal(read_back_len, wn);
+    assert_int_equal(memcmp(data, want, wn), 0);
+    free(data);
+    free(in);
+    free(want);
+}
+
 static void
 test_streams_exit_markers(void **state)
 {
@@ -642,7 +702,8 @@ verify_with(const char *path, const char *key)
     return v.state;
 }
 
-/* Replaces the first "from" by "to" (same length) in a file. */
+/* Writes "to" over the first "from" in a file (from its first byte on;
+ * "to" may be longer, then it overwrites what follows). */
 static void
 file_replace(const char *path, const char *from, const char *to)
 {
@@ -726,7 +787,20 @@ test_seal_ed25519(void **state)
     assert_int_equal(write_sealed(f->path, PCL_CAST_V3, priv, why,
                                   sizeof(why)), PCL_OK);
     assert_int_equal(verify_with(f->path, pub), PCL_CAST_SEAL_VALID);
-    file_replace(f->path, "\"sig\": \"", "\"sig\": \"A");
+    /* The signature's first character changed (to 'A', or to 'B' when it
+     * is an 'A' already: one signature in 64). */
+    {
+        size_t v3len = 0;
+        char *v3 = tu_slurp(f->path, &v3len);
+        char *at;
+
+        assert_non_null(v3);
+        at = strstr(v3, "\"sig\": \"");
+        assert_non_null(at);
+        file_replace(f->path, "\"sig\": \"",
+                     at[8] == 'A' ? "\"sig\": \"B" : "\"sig\": \"A");
+        free(v3);
+    }
     assert_int_equal(verify_with(f->path, pub), PCL_CAST_SEAL_TAMPERED);
 
     /* HMAC keys keep their "mac". */
@@ -1020,6 +1094,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_large_random, setup, teardown),
         cmocka_unit_test_setup_teardown(test_escape_reference, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_escape_every_byte, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_streams_exit_markers, setup,
                                         teardown),
