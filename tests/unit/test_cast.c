@@ -338,6 +338,21 @@ reference_text(const uint8_t *in, size_t n, uint8_t *out)
  * broken, quotes, backslashes, controls and NUL, read back through a
  * strict JSON parser.
  */
+/* The 'o' text of the recording at path is reference_text(in, n); want
+ * (3n bytes) is scratch. */
+static void
+assert_reference(const char *path, const uint8_t *in, size_t n,
+                 uint8_t *want)
+{
+    size_t wn = reference_text(in, n, want);
+    size_t nev;
+    char *data = read_back(path, 'o', &nev, PCL_CAST_EVENT_MAX);
+
+    assert_int_equal(read_back_len, wn);
+    assert_int_equal(memcmp(data, want, wn), 0);
+    free(data);
+}
+
 /* Checks the writer against reference_text on N bytes of generated
  * output; with text set, mostly long runs of printable ASCII (the
  * sixteen-byte path meets special bytes at every offset of a block). */
@@ -354,9 +369,6 @@ escape_reference_run(struct fixture *f, bool text)
     uint8_t *want = malloc(3 * (N + 64));
     uint32_t x = 12345;
     size_t n = 0;
-    size_t wn;
-    size_t nev;
-    char *data;
     struct pcl_cast *c;
 
     assert_non_null(in);
@@ -396,11 +408,7 @@ escape_reference_run(struct fixture *f, bool text)
         }
     }
     assert_int_equal(pcl_cast_close(c), PCL_OK);
-    wn = reference_text(in, n, want);
-    data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
-    assert_int_equal(read_back_len, wn);
-    assert_int_equal(memcmp(data, want, wn), 0);
-    free(data);
+    assert_reference(f->path, in, n, want);
     free(in);
     free(want);
 }
@@ -425,9 +433,6 @@ test_escape_every_byte(void **state)
     uint8_t *want = malloc(3 * total);
     struct pcl_cast *c;
     size_t n = 0;
-    size_t wn;
-    size_t nev;
-    char *data;
     unsigned b;
     size_t len;
     size_t k;
@@ -463,11 +468,7 @@ test_escape_every_byte(void **state)
         }
         fclose(fp);
     }
-    wn = reference_text(in, n, want);
-    data = read_back(f->path, 'o', &nev, PCL_CAST_EVENT_MAX);
-    assert_int_equal(read_back_len, wn);
-    assert_int_equal(memcmp(data, want, wn), 0);
-    free(data);
+    assert_reference(f->path, in, n, want);
     free(in);
     free(want);
 }
