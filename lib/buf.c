@@ -21,7 +21,16 @@ struct pcl_buf {
     size_t max;
     size_t off;
     size_t len;
+    size_t touched; /* bytes of data ever written: wiped when freed */
 };
+
+static void
+note_touched(struct pcl_buf *b)
+{
+    if (b->off + b->len > b->touched) {
+        b->touched = b->off + b->len;
+    }
+}
 
 int
 pcl_buf_new(size_t max, struct pcl_buf **out)
@@ -57,7 +66,7 @@ pcl_buf_free(struct pcl_buf *b)
         return;
     }
     if (b->data != NULL) {
-        explicit_bzero(b->data, b->max);
+        explicit_bzero(b->data, b->touched);
         free(b->data);
     }
     free(b);
@@ -105,6 +114,8 @@ pcl_buf_tail_room(struct pcl_buf *b)
 uint8_t *
 pcl_buf_tail(struct pcl_buf *b)
 {
+    /* What the caller writes there may never be committed: wiped too. */
+    b->touched = b->max;
     return b->data + b->off + b->len;
 }
 
@@ -115,6 +126,7 @@ pcl_buf_commit(struct pcl_buf *b, size_t len)
 
     assert(len <= tail);
     b->len += len < tail ? len : tail;
+    note_touched(b);
 }
 
 int
@@ -128,6 +140,7 @@ pcl_buf_put(struct pcl_buf *b, const void *data, size_t len)
     }
     memcpy(b->data + b->off + b->len, data, len);
     b->len += len;
+    note_touched(b);
     return PCL_OK;
 }
 
@@ -159,6 +172,7 @@ pcl_buf_read_fd(struct pcl_buf *b, int fd)
     n = read(fd, b->data + b->off + b->len, b->max - b->off - b->len);
     if (n > 0) {
         b->len += (size_t)n;
+        note_touched(b);
     }
     return n;
 }

@@ -60,7 +60,8 @@ struct pcl_cast {
     uint64_t first_pending_ms;  /* when the oldest unwritten event came */
     unsigned flush_interval_ms;
     bool failed;
-    size_t unsynced;            /* bytes written since the last writeback */
+    uint64_t written_off;       /* bytes written to fd so far */
+    uint64_t writeback_off;     /* write-out started up to here */
     bool writeback;             /* sync_file_range works on this file */
     EVP_MD_CTX *md;
     uint8_t chain[32];
@@ -133,15 +134,17 @@ write_all(int fd, const char *buf, size_t len)
 static int
 written(struct pcl_cast *c, size_t n)
 {
-    c->unsynced += n;
-    if (!c->writeback || c->unsynced < WRITEBACK_EVERY) {
+    c->written_off += n;
+    if (!c->writeback ||
+        c->written_off - c->writeback_off < WRITEBACK_EVERY) {
         return PCL_OK;
     }
-    c->unsynced = 0;
 #ifdef HAVE_SYNC_FILE_RANGE
-    /* Offset 0, length 0: every dirty page of the file, those already
-     * under write-out skipped. */
-    if (sync_file_range(c->fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0) {
+    /* The range written since the last call (the header and the seal are
+     * outside the count: the fsync at the end covers them). */
+    if (sync_file_range(c->fd, (off_t)c->writeback_off,
+                        (off_t)(c->written_off - c->writeback_off),
+                        SYNC_FILE_RANGE_WRITE) != 0) {
         if (errno == EINVAL || errno == ENOSYS || errno == ESPIPE) {
             c->writeback = false;
             return PCL_OK;
@@ -152,6 +155,7 @@ written(struct pcl_cast *c, size_t n)
 #else
     c->writeback = false;
 #endif
+    c->writeback_off = c->written_off;
     return PCL_OK;
 }
 

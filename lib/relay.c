@@ -24,8 +24,21 @@
 #include "portcullis/err.h"
 #include "portcullis/log.h"
 
-/* Bytes moved per libssh read; a multiple of the usual 32 KiB packet. */
+/* Bytes of the user's input handed to libssh per write. */
 #define CHUNK 65536
+/*
+ * The most channel data libssh may hold for us, and the size of our intake
+ * per stream. libssh 0.10 tops the channel's receive window back up to
+ * 1,280,000 bytes (its WINDOWBASE) after every read, whatever it still
+ * holds: a reader that takes less than libssh holds, toward a user slower
+ * than the target, lets it buffer without bound (at 256 MiB it drops the
+ * buffer and the session dies). So every read takes all that libssh holds
+ * for the stream, into the intake, which then feeds the tap and the user
+ * as they have room; after a read libssh holds nothing, and a target that
+ * keeps to its window can make it hold at most the window. A target that
+ * sends more than this ignores the window: the session ends.
+ */
+#define INTAKE_MAX (2U * 1024 * 1024)
 
 /* Signals are turned into bytes on a pipe that the poll loop watches. The
  * write end is the one global of this module (STYLE.md 6). */
@@ -52,6 +65,7 @@ struct relay {
     struct pcl_buf *to_target;
     struct pcl_buf *to_out;
     struct pcl_buf *to_err;
+    struct pcl_buf *intake[2]; /* read from libssh, not yet passed on */
     bool stdin_open;
     bool eof_sent;
     bool remote_eof[2]; /* [0] stdout, [1] stderr */
@@ -61,7 +75,6 @@ struct relay {
     struct termios saved_tio;
     bool tio_saved;
     struct sigaction saved_sa[8];
-    uint8_t chunk[CHUNK];
 };
 
 /* Every signal whose default action would end the process ends the
@@ -99,6 +112,9 @@ setup(struct relay *r)
     }
     if (rc == PCL_OK) {
         rc = pcl_buf_new(r->p->buffer_size, &r->to_err);
+    }
+    for (i = 0; i < 2 && rc == PCL_OK; i++) {
+        rc = pcl_buf_new(INTAKE_MAX, &r->intake[i]);
     }
     if (rc != PCL_OK) {
         return rc;
@@ -162,6 +178,8 @@ teardown(struct relay *r)
     pcl_buf_free(r->to_target);
     pcl_buf_free(r->to_out);
     pcl_buf_free(r->to_err);
+    pcl_buf_free(r->intake[0]);
+    pcl_buf_free(r->intake[1]);
 }
 
 /*
@@ -256,59 +274,135 @@ tap_data(struct relay *r, enum pcl_relay_stream s, const uint8_t *b,
     return t->data(t->ctx, s, b, n);
 }
 
-/* Moves what libssh holds for one stream into our buffer toward the user,
- * as far as the buffer has room (back-pressure on the target's window). */
+/*
+ * The bytes libssh holds for one stream (ssh_channel_poll), or -1 when
+ * there are none to read now: the stream ended (then marked), the target
+ * connection was lost, or the target sent more than its window allows
+ * (then the session ends).
+ */
+static int
+libssh_holds(struct relay *r, int is_stderr)
+{
+    int avail = ssh_channel_poll(r->channel, is_stderr);
+
+    if (avail == SSH_EOF) {
+        remote_ended(r, is_stderr);
+        return -1;
+    }
+    if (avail < 0) {
+        error("target connection lost: %s", ssh_get_error(r->session));
+        end(r, PCL_RELAY_END_ERROR);
+        return -1;
+    }
+    if (avail == 0) {
+        if (ssh_channel_is_closed(r->channel)) {
+            remote_ended(r, is_stderr);
+        }
+        return -1;
+    }
+    if ((size_t)avail > INTAKE_MAX) {
+        error("the target sent more than its channel window allows "
+              "(%d bytes unread on %s): ending the session",
+              avail, is_stderr ? "stderr" : "stdout");
+        end(r, PCL_RELAY_END_ERROR);
+        return -1;
+    }
+    return avail;
+}
+
+/* Reads the n bytes libssh holds for one stream into dst (n bytes free);
+ * returns false when that fails (the session then ends). */
+static bool
+read_all(struct relay *r, int is_stderr, uint8_t *dst, int n)
+{
+    int got = ssh_channel_read_nonblocking(r->channel, dst, (uint32_t)n,
+                                           is_stderr);
+
+    if (got != n) {
+        error("target connection lost: %s", got < 0 ? ssh_get_error(r->session)
+                                                    : "short read");
+        end(r, PCL_RELAY_END_ERROR);
+        return false;
+    }
+    return true;
+}
+
+/* Passes n bytes of one stream at b to the tap (recorded first: what the
+ * recording refuses never reaches the user) and counts them; false when
+ * the tap refused them. */
+static bool
+pass_on(struct relay *r, int is_stderr, const uint8_t *b, size_t n)
+{
+    enum pcl_relay_stream s = is_stderr ? PCL_RELAY_STDERR : PCL_RELAY_STDOUT;
+
+    if (tap_data(r, s, b, n) < 0) {
+        end(r, PCL_RELAY_END_TAP);
+        return false;
+    }
+    if (is_stderr) {
+        r->res->bytes_err += (uint64_t)n;
+    } else {
+        r->res->bytes_out += (uint64_t)n;
+    }
+    return true;
+}
+
+/*
+ * Moves one stream's output toward the user as far as there is room
+ * (back-pressure on the target's window): first what the intake holds,
+ * then all that libssh holds (see INTAKE_MAX). Without a live tap, when
+ * the intake is empty and the user's buffer has room for all of it, the
+ * bytes go straight there; with a live tap, the tap passes on what the
+ * user is to see.
+ */
 static void
 pull(struct relay *r, int is_stderr)
 {
     struct pcl_buf *b = is_stderr ? r->to_err : r->to_out;
-    enum pcl_relay_stream s = is_stderr ? PCL_RELAY_STDERR : PCL_RELAY_STDOUT;
+    struct pcl_buf *q = r->intake[is_stderr];
     size_t room;
-    uint8_t *dst;
-    int n;
+    size_t n;
+    int avail;
 
-    while (!r->done && !r->remote_eof[is_stderr]) {
-        room = out_room(r, is_stderr);
-        if (room == 0) {
-            return;
-        }
-        /* Without a live tap the bytes go straight into the user's
-         * buffer (room is its tail room), with one the tap decides. */
-        dst = live(r) ? r->chunk : pcl_buf_tail(b);
-        n = ssh_channel_read_nonblocking(r->channel, dst,
-                                         room < CHUNK ? (uint32_t)room
-                                                      : CHUNK,
-                                         is_stderr);
-        if (n == SSH_EOF) {
-            remote_ended(r, is_stderr);
-            return;
-        }
-        if (n == 0) {
-            if (ssh_channel_is_closed(r->channel) &&
-                ssh_channel_poll(r->channel, is_stderr) <= 0) {
-                remote_ended(r, is_stderr);
+    while (!r->done) {
+        if (pcl_buf_len(q) > 0) {
+            room = out_room(r, is_stderr);
+            if (room == 0) {
+                return;
             }
+            n = pcl_buf_len(q) < room ? pcl_buf_len(q) : room;
+            if (!pass_on(r, is_stderr, pcl_buf_ptr(q), n)) {
+                return;
+            }
+            if (!live(r)) {
+                (void)pcl_buf_put(b, pcl_buf_ptr(q), n);
+            }
+            pcl_buf_consume(q, n);
+            continue;
+        }
+        if (r->remote_eof[is_stderr]) {
             return;
         }
-        if (n < 0) {
-            error("target connection lost: %s", ssh_get_error(r->session));
+        avail = libssh_holds(r, is_stderr);
+        if (avail < 0) {
+            return;
+        }
+        if (!live(r) && pcl_buf_tail_room(b) >= (size_t)avail) {
+            uint8_t *dst = pcl_buf_tail(b);
+            if (!read_all(r, is_stderr, dst, avail) ||
+                !pass_on(r, is_stderr, dst, (size_t)avail)) {
+                return;
+            }
+            pcl_buf_commit(b, (size_t)avail);
+            continue;
+        }
+        /* The intake is empty: all of it has room there. */
+        if (pcl_buf_tail_room(q) < (size_t)avail ||
+            !read_all(r, is_stderr, pcl_buf_tail(q), avail)) {
             end(r, PCL_RELAY_END_ERROR);
             return;
         }
-        /* Recorded first: what the recording refused never reaches the
-         * user (it stays outside the held bytes, wiped with the buffer). */
-        if (tap_data(r, s, dst, (size_t)n) < 0) {
-            end(r, PCL_RELAY_END_TAP);
-            return;
-        }
-        if (!live(r)) {
-            pcl_buf_commit(b, (size_t)n);
-        }
-        if (is_stderr) {
-            r->res->bytes_err += (uint64_t)n;
-        } else {
-            r->res->bytes_out += (uint64_t)n;
-        }
+        pcl_buf_commit(q, (size_t)avail);
     }
 }
 
@@ -443,7 +537,23 @@ libssh_pending(struct relay *r)
     }
 
     for (i = 0; i < 2; i++) {
-        if (r->remote_eof[i] || out_room(r, i) == 0) {
+        if (pcl_buf_len(r->intake[i]) > 0) {
+            if (out_room(r, i) > 0) {
+                return true;
+            }
+            /* Blocked toward the user: libssh may hold at most a window
+             * meanwhile; more is a target that ignores it. */
+            rc = ssh_channel_poll(r->channel, i);
+            if (rc > 0 && (size_t)rc > INTAKE_MAX) {
+                error("the target sent more than its channel window "
+                      "allows (%d bytes unread on %s): ending the session",
+                      rc, i ? "stderr" : "stdout");
+                end(r, PCL_RELAY_END_ERROR);
+                return true;
+            }
+            continue;
+        }
+        if (r->remote_eof[i]) {
             continue;
         }
         rc = ssh_channel_poll(r->channel, i);
@@ -556,7 +666,10 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
             pfd[i_out].events = POLLOUT;
         }
         ev = 0;
-        if (out_room(r, 0) > 0 && out_room(r, 1) > 0) {
+        /* Socket reads only while both intakes can take what libssh
+         * will hold: it then holds at most a window. */
+        if ((r->remote_eof[0] || pcl_buf_len(r->intake[0]) == 0) &&
+            (r->remote_eof[1] || pcl_buf_len(r->intake[1]) == 0)) {
             ev |= POLLIN;
         }
         if (ssh_get_poll_flags(r->session) & SSH_WRITE_PENDING) {
@@ -674,7 +787,6 @@ out:
         p->tap->bind(p->tap->ctx, NULL, NULL);
     }
     teardown(r);
-    explicit_bzero(r->chunk, sizeof(r->chunk));
     free(r);
     return rc;
 }

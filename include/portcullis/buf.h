@@ -16,7 +16,8 @@ struct pcl_buf;
  */
 int pcl_buf_new(size_t max, struct pcl_buf **out);
 
-/* Wipes and frees the buffer; NULL is a no-op. */
+/* Wipes every byte ever written to the buffer (all of it once
+ * pcl_buf_tail was used) and frees it; NULL is a no-op. */
 void pcl_buf_free(struct pcl_buf *b);
 
 /* Bytes held now. */

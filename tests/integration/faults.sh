@@ -3,7 +3,8 @@
 # Faults during a session, each ending in the state portcullis(8)
 # documents (FAULTS): the target's sshd killed; the target stalled (its
 # session sshd stopped: only the keepalive can tell); the client gone; the
-# proxy killed with SIGKILL; the approval store locked by another writer.
+# proxy killed with SIGKILL; a target much faster than a slow user; the
+# approval store locked by another writer.
 # Each time: the user is told (when still
 # there), the recording is valid (sealed, or reported unsealed after a
 # SIGKILL), the audit record is written, no process is left behind on
@@ -186,6 +187,58 @@ v=$("$REPLAY" verify -k "$SCRATCH/etc/seal.key" "$REC" 2>&1)
 rc=$?
 expect_eq "replay verify exit status (1: unsealed)" 1 "$rc"
 expect_match "replay verify says unsealed" '[Uu]nsealed|not sealed' "$v"
+
+# ------------------------------------------------------------------
+trace "a target much faster than a slow user: memory stays bounded, nothing lost"
+# libssh 0.10 opens the channel window again after every read, whatever it
+# still holds: a proxy that read only what the slow user could take let
+# libssh buffer without bound, and at 256 MiB libssh dropped the buffer
+# and crashed the proxy (seen with zeros through a PTY in make bench).
+FLOOD=$((320 * 1048576))
+cat > "$T/slow.py" <<'PY'
+import os, sys, time
+# Reads stdin 4 KiB every 2 ms for argv[1] seconds, then at full speed;
+# prints the byte count.
+total, until = 0, time.monotonic() + float(sys.argv[1])
+while time.monotonic() < until:
+    b = os.read(0, 4096)
+    if not b:
+        break
+    total += len(b)
+    time.sleep(0.002)
+while True:
+    b = os.read(0, 1 << 20)
+    if not b:
+        break
+    total += len(b)
+print(total)
+PY
+pcl_audit_mark
+pcl_bssh_argv "$USER_A"
+"${PCL_ARGV[@]}" db01 -- "echo started; yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ | head -c $FLOOD" \
+    > >(python3 "$T/slow.py" 4 > "$T/flood.out") 2> "$T/flood.err" < /dev/null &
+CLIENT=$!
+peak=0
+while kill -0 "$CLIENT" 2>/dev/null; do
+    for p in $(pgrep -f "^$SCRATCH/bin/portcullis "); do
+        kb=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$p/status" 2>/dev/null)
+        [ -n "$kb" ] && [ "$kb" -gt "$peak" ] && peak=$kb
+    done
+    sleep 0.1
+done
+client_rc
+rc=$?
+expect_eq "flood: exit status" 0 "$rc"
+pcl_wait_for 30 test -s "$T/flood.out" || fail "flood: the slow reader did not finish"
+expect_eq "flood: every byte reached the slow user" $((FLOOD + 8)) "$(cat "$T/flood.out")"
+ended flood remote sealed
+echo "faults: the proxy's VmRSS peaked at $peak kB"
+# An ASan build's quarantine holds freed memory by design: no bound there.
+if ! nm "$PCL_PROXY" 2>/dev/null | grep -q __asan_init &&
+    ! nm -D "$PCL_PROXY" 2>/dev/null | grep -q __asan_init; then
+    [ "$peak" -lt 65536 ] ||
+        fail "flood: the proxy grew to $peak kB (libssh buffering without bound?)"
+fi
 
 # ------------------------------------------------------------------
 trace "the approval store locked by another writer: the request fails closed"
