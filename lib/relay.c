@@ -3,6 +3,7 @@
 
 #include "portcullis/relay.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,16 +28,18 @@
 /* Bytes of the user's input handed to libssh per write. */
 #define CHUNK 65536
 /*
- * The most channel data libssh may hold for us, and the size of our intake
- * per stream. libssh 0.10 tops the channel's receive window back up to
- * 1,280,000 bytes (its WINDOWBASE) after every read, whatever it still
- * holds: a reader that takes less than libssh holds, toward a user slower
- * than the target, lets it buffer without bound (at 256 MiB it drops the
- * buffer and the session dies). So every read takes all that libssh holds
- * for the stream, into the intake, which then feeds the tap and the user
- * as they have room; after a read libssh holds nothing, and a target that
- * keeps to its window can make it hold at most the window. A target that
- * sends more than this ignores the window: the session ends.
+ * The size of our intake per stream, and the most channel data libssh may
+ * hold for us. libssh 0.10 opens the channel's receive window again (to
+ * 1,280,000 bytes, its WINDOWBASE) after every read and on every data
+ * packet for a stream whose own buffer is small, whatever the other stream
+ * holds: toward a user slower than the target it buffers without bound (at
+ * 256 MiB it drops the buffer and the session dies). So libssh is never
+ * let to hold data for long: every read takes all it holds for a stream,
+ * into that stream's intake (which then feeds the tap and the user as they
+ * have room), and while an intake holds bytes the relay makes libssh
+ * process no packets (no socket reads, no stream polls; only the user's
+ * input and keepalives, which read little). It then holds what a few
+ * socket reads bring; more than an intake is a target beyond any window.
  */
 #define INTAKE_MAX (2U * 1024 * 1024)
 
@@ -347,6 +350,14 @@ pass_on(struct relay *r, int is_stderr, const uint8_t *b, size_t n)
     return true;
 }
 
+/* True while an intake holds bytes: libssh must then process no packets
+ * (see INTAKE_MAX); the intake of a stream at EOF is always empty. */
+static bool
+blocked(const struct relay *r)
+{
+    return pcl_buf_len(r->intake[0]) > 0 || pcl_buf_len(r->intake[1]) > 0;
+}
+
 /*
  * Moves one stream's output toward the user as far as there is room
  * (back-pressure on the target's window): first what the intake holds,
@@ -375,12 +386,14 @@ pull(struct relay *r, int is_stderr)
                 return;
             }
             if (!live(r)) {
-                (void)pcl_buf_put(b, pcl_buf_ptr(q), n);
+                int rc = pcl_buf_put(b, pcl_buf_ptr(q), n);
+                assert(rc == PCL_OK); /* n is at most the tail room */
+                (void)rc;
             }
             pcl_buf_consume(q, n);
             continue;
         }
-        if (r->remote_eof[is_stderr]) {
+        if (r->remote_eof[is_stderr] || blocked(r)) {
             return;
         }
         avail = libssh_holds(r, is_stderr);
@@ -396,10 +409,9 @@ pull(struct relay *r, int is_stderr)
             pcl_buf_commit(b, (size_t)avail);
             continue;
         }
-        /* The intake is empty: all of it has room there. */
-        if (pcl_buf_tail_room(q) < (size_t)avail ||
-            !read_all(r, is_stderr, pcl_buf_tail(q), avail)) {
-            end(r, PCL_RELAY_END_ERROR);
+        /* The intake is empty and avail at most its size (libssh_holds). */
+        assert(pcl_buf_tail_room(q) >= (size_t)avail);
+        if (!read_all(r, is_stderr, pcl_buf_tail(q), avail)) {
             return;
         }
         pcl_buf_commit(q, (size_t)avail);
@@ -536,27 +548,24 @@ libssh_pending(struct relay *r)
         return true;
     }
 
+    if (blocked(r)) {
+        /* No libssh call: only the intakes can move. */
+        return (pcl_buf_len(r->intake[0]) > 0 && out_room(r, 0) > 0) ||
+               (pcl_buf_len(r->intake[1]) > 0 && out_room(r, 1) > 0);
+    }
     for (i = 0; i < 2; i++) {
-        if (pcl_buf_len(r->intake[i]) > 0) {
-            if (out_room(r, i) > 0) {
-                return true;
-            }
-            /* Blocked toward the user: libssh may hold at most a window
-             * meanwhile; more is a target that ignores it. */
-            rc = ssh_channel_poll(r->channel, i);
-            if (rc > 0 && (size_t)rc > INTAKE_MAX) {
-                error("the target sent more than its channel window "
-                      "allows (%d bytes unread on %s): ending the session",
-                      rc, i ? "stderr" : "stdout");
+        rc = ssh_channel_poll(r->channel, i);
+        if (r->remote_eof[i]) {
+            /* Data after the channel's EOF (RFC 4254 section 5.3), which
+             * libssh accepts: a broken or hostile target. */
+            if (rc > 0) {
+                error("the target sent %d bytes on %s after its EOF: "
+                      "ending the session", rc, i ? "stderr" : "stdout");
                 end(r, PCL_RELAY_END_ERROR);
                 return true;
             }
             continue;
         }
-        if (r->remote_eof[i]) {
-            continue;
-        }
-        rc = ssh_channel_poll(r->channel, i);
         if (rc > 0 || rc == SSH_EOF) {
             return true;
         }
@@ -666,17 +675,18 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
             pfd[i_out].events = POLLOUT;
         }
         ev = 0;
-        /* Socket reads only while both intakes can take what libssh
-         * will hold: it then holds at most a window. */
-        if ((r->remote_eof[0] || pcl_buf_len(r->intake[0]) == 0) &&
-            (r->remote_eof[1] || pcl_buf_len(r->intake[1]) == 0)) {
+        /* Socket reads only while no intake holds bytes (INTAKE_MAX). */
+        if (!blocked(r)) {
             ev |= POLLIN;
         }
         if (ssh_get_poll_flags(r->session) & SSH_WRITE_PENDING) {
             ev |= POLLOUT;
         }
         i_ssh = nfds;
-        pfd[nfds].fd = sshfd;
+        /* Not watched at all when there is nothing to do on it: a hang-up
+         * (POLLHUP cannot be masked) would wake the loop for nothing
+         * while output waits for the user; it is seen once we read. */
+        pfd[nfds].fd = ev != 0 ? sshfd : -1;
         pfd[nfds++].events = ev;
 
         if (libssh_pending(r)) {

@@ -205,7 +205,7 @@ while time.monotonic() < until:
     if not b:
         break
     total += len(b)
-    time.sleep(0.002)
+    time.sleep(0.005)
 while True:
     b = os.read(0, 1 << 20)
     if not b:
@@ -215,8 +215,10 @@ print(total)
 PY
 pcl_audit_mark
 pcl_bssh_argv "$USER_A"
-"${PCL_ARGV[@]}" db01 -- "echo started; yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ | head -c $FLOOD" \
-    > >(python3 "$T/slow.py" 4 > "$T/flood.out") 2> "$T/flood.err" < /dev/null &
+# stderr interleaved (a line every 10 ms, as tar v or a build prints): in
+# libssh 0.10 a stderr packet reopens the window the stdout backlog closed.
+"${PCL_ARGV[@]}" db01 -- "echo started; (i=0; while [ \$i -lt 2000 ]; do echo progress \$i >&2; i=\$((i + 1)); sleep 0.002; done) & yes 0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ | head -c $FLOOD; wait" \
+    > >(python3 "$T/slow.py" 6 > "$T/flood.out") 2> "$T/flood.err" < /dev/null &
 CLIENT=$!
 peak=0
 while kill -0 "$CLIENT" 2>/dev/null; do
@@ -231,6 +233,7 @@ rc=$?
 expect_eq "flood: exit status" 0 "$rc"
 pcl_wait_for 30 test -s "$T/flood.out" || fail "flood: the slow reader did not finish"
 expect_eq "flood: every byte reached the slow user" $((FLOOD + 8)) "$(cat "$T/flood.out")"
+expect_eq "flood: every stderr line arrived" 2000 "$(grep -c '^progress ' "$T/flood.err")"
 ended flood remote sealed
 echo "faults: the proxy's VmRSS peaked at $peak kB"
 # An ASan build's quarantine holds freed memory by design: no bound there.
