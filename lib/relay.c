@@ -33,15 +33,16 @@
  * 1,280,000 bytes, its WINDOWBASE) after every read and on every data
  * packet for a stream whose own buffer is small, whatever the other stream
  * holds: toward a user slower than the target it buffers without bound (at
- * 256 MiB it drops the buffer and the session dies). So libssh is never
- * let to hold data for long: every read takes all it holds for a stream,
- * into that stream's intake (which then feeds the tap and the user as they
- * have room), and while an intake holds bytes the relay makes libssh
- * process no packets (no socket reads, no stream polls; only the user's
- * input and keepalives, which read little). It then holds what a few
- * socket reads bring; more than an intake is a target beyond any window.
+ * 256 MiB it drops the buffer and the session dies). So every read takes
+ * all that libssh holds for a stream, into that stream's intake (which
+ * then feeds the tap and the user as they have room), and libssh is let
+ * to process packets (socket reads, polls of an empty stream) only while
+ * it holds less than HOLD_MAX for each stream: it then holds at most that
+ * plus what one socket read brings (the user's input and keepalives read
+ * little). More than an intake is a target beyond any window.
  */
 #define INTAKE_MAX (2U * 1024 * 1024)
+#define HOLD_MAX (1024U * 1024)
 
 /* Signals are turned into bytes on a pipe that the poll loop watches. The
  * write end is the one global of this module (STYLE.md 6). */
@@ -69,6 +70,7 @@ struct relay {
     struct pcl_buf *to_out;
     struct pcl_buf *to_err;
     struct pcl_buf *intake[2]; /* read from libssh, not yet passed on */
+    size_t held[2];            /* what libssh held when last asked */
     bool stdin_open;
     bool eof_sent;
     bool remote_eof[2]; /* [0] stdout, [1] stderr */
@@ -277,6 +279,14 @@ tap_data(struct relay *r, enum pcl_relay_stream s, const uint8_t *b,
     return t->data(t->ctx, s, b, n);
 }
 
+/* True while libssh may process packets: it holds less than HOLD_MAX for
+ * each stream (see INTAKE_MAX). */
+static bool
+may_process(const struct relay *r)
+{
+    return r->held[0] < HOLD_MAX && r->held[1] < HOLD_MAX;
+}
+
 /*
  * The bytes libssh holds for one stream (ssh_channel_poll), or -1 when
  * there are none to read now: the stream ended (then marked), the target
@@ -286,7 +296,13 @@ tap_data(struct relay *r, enum pcl_relay_stream s, const uint8_t *b,
 static int
 libssh_holds(struct relay *r, int is_stderr)
 {
-    int avail = ssh_channel_poll(r->channel, is_stderr);
+    int avail;
+
+    if (r->held[is_stderr] == 0 && !may_process(r)) {
+        return -1; /* asking could make libssh read more */
+    }
+    avail = ssh_channel_poll(r->channel, is_stderr);
+    r->held[is_stderr] = avail > 0 ? (size_t)avail : 0;
 
     if (avail == SSH_EOF) {
         remote_ended(r, is_stderr);
@@ -350,14 +366,6 @@ pass_on(struct relay *r, int is_stderr, const uint8_t *b, size_t n)
     return true;
 }
 
-/* True while an intake holds bytes: libssh must then process no packets
- * (see INTAKE_MAX); the intake of a stream at EOF is always empty. */
-static bool
-blocked(const struct relay *r)
-{
-    return pcl_buf_len(r->intake[0]) > 0 || pcl_buf_len(r->intake[1]) > 0;
-}
-
 /*
  * Moves one stream's output toward the user as far as there is room
  * (back-pressure on the target's window): first what the intake holds,
@@ -393,7 +401,7 @@ pull(struct relay *r, int is_stderr)
             pcl_buf_consume(q, n);
             continue;
         }
-        if (r->remote_eof[is_stderr] || blocked(r)) {
+        if (r->remote_eof[is_stderr]) {
             return;
         }
         avail = libssh_holds(r, is_stderr);
@@ -406,6 +414,7 @@ pull(struct relay *r, int is_stderr)
                 !pass_on(r, is_stderr, dst, (size_t)avail)) {
                 return;
             }
+            r->held[is_stderr] = 0;
             pcl_buf_commit(b, (size_t)avail);
             continue;
         }
@@ -414,6 +423,7 @@ pull(struct relay *r, int is_stderr)
         if (!read_all(r, is_stderr, pcl_buf_tail(q), avail)) {
             return;
         }
+        r->held[is_stderr] = 0;
         pcl_buf_commit(q, (size_t)avail);
     }
 }
@@ -548,13 +558,19 @@ libssh_pending(struct relay *r)
         return true;
     }
 
-    if (blocked(r)) {
-        /* No libssh call: only the intakes can move. */
-        return (pcl_buf_len(r->intake[0]) > 0 && out_room(r, 0) > 0) ||
-               (pcl_buf_len(r->intake[1]) > 0 && out_room(r, 1) > 0);
+    for (i = 0; i < 2; i++) {
+        if (pcl_buf_len(r->intake[i]) > 0 && out_room(r, i) > 0) {
+            return true;
+        }
     }
     for (i = 0; i < 2; i++) {
+        /* Counting what libssh holds never makes it read, asking about
+         * an empty stream may (HOLD_MAX). */
+        if (r->held[i] == 0 && !r->remote_eof[i] && !may_process(r)) {
+            continue;
+        }
         rc = ssh_channel_poll(r->channel, i);
+        r->held[i] = rc > 0 ? (size_t)rc : 0;
         if (r->remote_eof[i]) {
             /* Data after the channel's EOF (RFC 4254 section 5.3), which
              * libssh accepts: a broken or hostile target. */
@@ -566,7 +582,14 @@ libssh_pending(struct relay *r)
             }
             continue;
         }
-        if (rc > 0 || rc == SSH_EOF) {
+        if (pcl_buf_len(r->intake[i]) == 0 && (rc > 0 || rc == SSH_EOF)) {
+            return true;
+        }
+        if (rc > 0 && (size_t)rc > INTAKE_MAX) {
+            error("the target sent more than its channel window allows "
+                  "(%d bytes unread on %s): ending the session",
+                  rc, i ? "stderr" : "stdout");
+            end(r, PCL_RELAY_END_ERROR);
             return true;
         }
     }
@@ -675,8 +698,8 @@ pcl_relay_run(struct pcl_sshconn *c, const struct pcl_relay_params *p,
             pfd[i_out].events = POLLOUT;
         }
         ev = 0;
-        /* Socket reads only while no intake holds bytes (INTAKE_MAX). */
-        if (!blocked(r)) {
+        /* Socket reads only while libssh holds little (INTAKE_MAX). */
+        if (may_process(r)) {
             ev |= POLLIN;
         }
         if (ssh_get_poll_flags(r->session) & SSH_WRITE_PENDING) {
