@@ -287,6 +287,17 @@ may_process(const struct relay *r)
     return r->held[0] < HOLD_MAX && r->held[1] < HOLD_MAX;
 }
 
+/* A target whose unread data passed INTAKE_MAX (n bytes on one stream)
+ * ignores its window: the session ends. */
+static void
+overrun(struct relay *r, int is_stderr, int n)
+{
+    error("the target sent more than its channel window allows "
+          "(%d bytes unread on %s): ending the session",
+          n, is_stderr ? "stderr" : "stdout");
+    end(r, PCL_RELAY_END_ERROR);
+}
+
 /*
  * The bytes libssh holds for one stream (ssh_channel_poll), or -1 when
  * there are none to read now: the stream ended (then marked), the target
@@ -320,17 +331,15 @@ libssh_holds(struct relay *r, int is_stderr)
         return -1;
     }
     if ((size_t)avail > INTAKE_MAX) {
-        error("the target sent more than its channel window allows "
-              "(%d bytes unread on %s): ending the session",
-              avail, is_stderr ? "stderr" : "stdout");
-        end(r, PCL_RELAY_END_ERROR);
+        overrun(r, is_stderr, avail);
         return -1;
     }
     return avail;
 }
 
-/* Reads the n bytes libssh holds for one stream into dst (n bytes free);
- * returns false when that fails (the session then ends). */
+/* Reads all n bytes libssh holds for one stream into dst (n bytes free),
+ * so that it then holds none; returns false when that fails (the session
+ * then ends). */
 static bool
 read_all(struct relay *r, int is_stderr, uint8_t *dst, int n)
 {
@@ -343,6 +352,7 @@ read_all(struct relay *r, int is_stderr, uint8_t *dst, int n)
         end(r, PCL_RELAY_END_ERROR);
         return false;
     }
+    r->held[is_stderr] = 0;
     return true;
 }
 
@@ -414,7 +424,6 @@ pull(struct relay *r, int is_stderr)
                 !pass_on(r, is_stderr, dst, (size_t)avail)) {
                 return;
             }
-            r->held[is_stderr] = 0;
             pcl_buf_commit(b, (size_t)avail);
             continue;
         }
@@ -423,7 +432,6 @@ pull(struct relay *r, int is_stderr)
         if (!read_all(r, is_stderr, pcl_buf_tail(q), avail)) {
             return;
         }
-        r->held[is_stderr] = 0;
         pcl_buf_commit(q, (size_t)avail);
     }
 }
@@ -586,10 +594,7 @@ libssh_pending(struct relay *r)
             return true;
         }
         if (rc > 0 && (size_t)rc > INTAKE_MAX) {
-            error("the target sent more than its channel window allows "
-                  "(%d bytes unread on %s): ending the session",
-                  rc, i ? "stderr" : "stdout");
-            end(r, PCL_RELAY_END_ERROR);
+            overrun(r, i, rc);
             return true;
         }
     }
